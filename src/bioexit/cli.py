@@ -1,0 +1,308 @@
+"""The ``bioexit`` command line. Every command that reports takes ``--json``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bioexit.errors import BioexitError, ConfigError
+from bioexit.settings import Settings, YunetOnnxDetectorConfig, load_settings
+
+app = typer.Typer(help="bioexit: biometric exit at border crossings.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print JSON results.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+err = Console(stderr=True)
+out = Console()
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file", exists=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
+DataOption = Annotated[Path | None, typer.Option("--data", help="labelled faces folder (with labels.csv)")]
+
+_state: dict[str, Any] = {}
+
+
+@app.callback()
+def _main(config: ConfigOption = None) -> None:
+    _state["config"] = config
+
+
+def _settings(**overrides: Any) -> Settings:
+    return load_settings(_state.get("config"), **overrides)
+
+
+def _data_dir(data: Path | None, settings: Settings) -> Path:
+    path = data or settings.data_dir
+    if path is None:
+        raise ConfigError("no data folder", expected="--data DIR or BIOEXIT_DATA_DIR", got="neither")
+    return path
+
+
+def _emit(result: Any, as_json: bool, render: Callable[[Any], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+    else:
+        render(result)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """Rich progress bars on stderr (so --json output stays clean); one bar per stage."""
+    if not enabled:
+        yield lambda _stage, _done, _total: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bars:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _run(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except BioexitError as exc:
+        err.print(f"[bold red]error[/] ({type(exc).__name__}): {exc}")
+        raise typer.Exit(2) from exc
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+@app.command()
+def info(as_json: JsonOption = False) -> None:
+    """Show the validated settings and the calibration points of the configured model."""
+
+    def action() -> None:
+        from bioexit.engine import build_embedder
+        from bioexit.matching import shipped_table
+
+        settings = _settings()
+        result: dict[str, Any] = {"settings": json.loads(settings.model_dump_json())}
+        embedder = build_embedder(settings.embedder)
+        if settings.embedder.kind == "dlib-resnet":
+            table = shipped_table(embedder.info)
+            result["calibration"] = {
+                "model": embedder.info.key,
+                "source": table.source,
+                "points": [p.as_dict() for p in table.points()],
+            }
+
+        def render(r: dict[str, Any]) -> None:
+            out.print_json(data=r)
+
+        _emit(result, as_json, render)
+
+    _run(action)
+
+
+@app.command()
+def detect(image: Path, as_json: JsonOption = False) -> None:
+    """Find faces in an image: boxes, scores, landmarks."""
+
+    def action() -> None:
+        from bioexit.engine import build_detector
+        from bioexit.imaging import read_image
+
+        settings = _settings()
+        detections = build_detector(settings.detector).detect(read_image(image, limits=settings.images))
+        result = [
+            {
+                "box": [round(v, 1) for v in (d.x1, d.y1, d.x2, d.y2)],
+                "score": round(d.score, 4),
+                "landmarks": d.landmarks.round(1).tolist(),
+            }
+            for d in detections
+        ]
+
+        def render(rows: list[dict[str, Any]]) -> None:
+            table = Table("face", "box (x1, y1, x2, y2)", "width", "score")
+            for i, r in enumerate(rows):
+                table.add_row(str(i), str(r["box"]), f"{r['box'][2] - r['box'][0]:.0f}", f"{r['score']:.3f}")
+            out.print(table)
+
+        _emit(result, as_json, render)
+
+    _run(action)
+
+
+@app.command()
+def verify(
+    probe: Path,
+    reference: Path,
+    fmr: Annotated[float | None, typer.Option(help="false-match rate (default from settings)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """1:1: is the largest face in PROBE the person in REFERENCE, at the stated false-match rate?"""
+
+    def action() -> None:
+        from bioexit.engine import FaceEngine
+        from bioexit.errors import NoFaceError
+        from bioexit.imaging import read_image
+        from bioexit.matching import Matcher
+
+        settings = _settings()
+        engine = FaceEngine.from_settings(settings)
+        faces = []
+        for path in (probe, reference):
+            face = engine.largest_face(read_image(path, limits=settings.images))
+            if face is None:
+                raise NoFaceError("no face found", expected="one face", got=str(path))
+            faces.append(face)
+        matcher = Matcher.for_model(engine.embedder.info, fmr or settings.matching.fmr)
+        v = matcher.verify(faces[0].template, faces[1].template)
+        result = {"match": v.match, "score": round(v.score, 4), "threshold": round(v.threshold, 4), "fmr": v.fmr}
+        _emit(result, as_json, lambda r: out.print(f"{'MATCH' if r['match'] else 'NO MATCH'} {r}"))
+
+    _run(action)
+
+
+@app.command()
+def demo(data: DataOption = None, as_json: JsonOption = False) -> None:
+    """Enrol one photo per person of a labelled folder; identify the rest and the group photos."""
+
+    def action() -> None:
+        from bioexit.bench.dataset import load_dataset
+        from bioexit.demo import run_demo
+
+        settings = _settings()
+        dataset = load_dataset(_data_dir(data, settings))
+        with _progress(not as_json) as progress:
+            result = run_demo(dataset, settings, progress)
+
+        def render(r: dict[str, Any]) -> None:
+            table = Table("probe", "face", "true identity", "best candidate", "score", "decision", "correct")
+            for row in r["rows"]:
+                mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[row["correct"]]
+                table.add_row(
+                    row["probe"],
+                    str(row["face"]),
+                    row["true_identity"] or "(unlabelled)",
+                    row["candidate"] or "-",
+                    "-" if row["score"] is None else f"{row['score']:.3f}",
+                    row["decision"],
+                    mark,
+                )
+            out.print(table)
+            summary = {k: v for k, v in r.items() if k != "rows"}
+            out.print(summary)
+
+        _emit(result, as_json, render)
+
+    _run(action)
+
+
+@bench_app.command("faces")
+def bench_faces(
+    data: DataOption = None,
+    as_json: JsonOption = False,
+    out_dir: Annotated[Path, typer.Option("--out", help="where the DET-curve PNG goes")] = Path("out/bench-faces"),
+    widths: Annotated[str, typer.Option(help="comma-separated face widths in pixels")] = "16,20,24,32,48,64,96,128",
+    max_faces: Annotated[int | None, typer.Option(help="faces pasted per width (default: all)")] = None,
+    seed: int = 0,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(help="also run: dlib-hog, or yunet-onnx=PATH@SHA256[,upscale=2.0] (repeatable)"),
+    ] = None,
+) -> None:
+    """Detection recall by face width, ms per 1080p frame, TAR at FAR, EER; writes a DET-curve PNG."""
+
+    def action() -> None:
+        from bioexit.bench.dataset import load_dataset
+        from bioexit.bench.faces import FacesBenchOptions, run_faces_bench
+        from bioexit.engine import build_detector, build_embedder
+
+        settings = _settings()
+        dataset = load_dataset(_data_dir(data, settings))
+        reference = settings.detector.kind
+        detectors = {reference: build_detector(settings.detector)}
+        for spec in compare or []:
+            name, config = _parse_detector_spec(spec)
+            detectors[name] = build_detector(config)
+        embedders = {settings.embedder.kind: build_embedder(settings.embedder)}
+        options = FacesBenchOptions(
+            widths=tuple(int(w) for w in widths.split(",")),
+            seed=seed,
+            max_faces=max_faces,
+            det_plot=out_dir / "det_curve.png",
+            limits=settings.images,
+        )
+        with _progress(True) as progress:
+            result = run_faces_bench(dataset, detectors, embedders, reference, options, progress)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        _emit(result, as_json, lambda r: out.print_json(data=r))
+
+    _run(action)
+
+
+def _parse_detector_spec(spec: str) -> tuple[str, Any]:
+    from bioexit.settings import DlibHogDetectorConfig
+
+    if spec.startswith("dlib-hog"):
+        upsample = int(spec.partition("=")[2] or 1)
+        return f"dlib-hog(upsample={upsample})", DlibHogDetectorConfig(upsample=upsample)
+    if spec.startswith("yunet-onnx="):
+        body = spec.partition("=")[2]
+        location, _, options = body.partition(",")
+        path, _, sha = location.rpartition("@")
+        extra = dict(item.split("=", 1) for item in options.split(",") if item)
+        if not path or not sha:
+            raise ConfigError("bad --compare value", expected="yunet-onnx=PATH@SHA256[,upscale=2.0]", got=spec)
+        config = YunetOnnxDetectorConfig(path=Path(path), sha256=sha, **extra)  # type: ignore[arg-type]
+        return f"yunet-onnx:{Path(path).stem}(upscale={config.upscale})", config
+    raise ConfigError("unknown detector in --compare", expected="dlib-hog[=N] or yunet-onnx=PATH@SHA256", got=spec)
+
+
+@bench_app.command("calibrate")
+def bench_calibrate(
+    data: DataOption = None,
+    as_json: JsonOption = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write the table here")] = None,
+) -> None:
+    """Rebuild the configured model's impostor-score table from all pairs of labels.csv."""
+
+    def action() -> None:
+        from bioexit.bench.calibrate import calibrate
+        from bioexit.bench.dataset import load_dataset
+        from bioexit.engine import build_detector, build_embedder
+
+        settings = _settings()
+        dataset = load_dataset(_data_dir(data, settings))
+        with _progress(True) as progress:
+            table = calibrate(
+                dataset, build_detector(settings.detector), build_embedder(settings.embedder), settings.images, progress
+            )
+        if out_file is not None:
+            out_file.parent.mkdir(parents=True, exist_ok=True)
+            out_file.write_text(table.to_json(), encoding="utf-8")
+        result = {
+            "model": f"{table.model_id}@{table.model_version}",
+            "impostor_pairs": table.impostor_pairs,
+            "genuine_pairs": table.genuine_pairs,
+            "source": table.source,
+            "points": [p.as_dict() for p in table.points()],
+            "written_to": str(out_file) if out_file else None,
+            **table.extra,
+        }
+        _emit(result, as_json, lambda r: out.print_json(data=r))
+
+    _run(action)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,83 @@
+"""The face engine: detector + aligner + embedder, each chosen by its config ``kind``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bioexit.alignment import align
+from bioexit.detection.types import Detection, Detector, RGBImage
+from bioexit.embedding.types import Embedder, Template
+from bioexit.settings import (
+    ArcfaceOnnxEmbedderConfig,
+    DetectorConfig,
+    DlibHogDetectorConfig,
+    DlibResnetEmbedderConfig,
+    EmbedderConfig,
+    MtcnnDetectorConfig,
+    Settings,
+    YunetOnnxDetectorConfig,
+)
+
+
+def build_detector(config: DetectorConfig) -> Detector:
+    """Config → detector. Nothing is loaded until the first ``detect``."""
+    if isinstance(config, MtcnnDetectorConfig):
+        from bioexit.detection.mtcnn import MtcnnDetector
+
+        return MtcnnDetector(config)
+    if isinstance(config, DlibHogDetectorConfig):
+        from bioexit.detection.dlib_hog import DlibHogDetector
+
+        return DlibHogDetector(config)
+    if isinstance(config, YunetOnnxDetectorConfig):
+        from bioexit.detection.yunet import YunetOnnxDetector
+
+        return YunetOnnxDetector(config)
+    raise TypeError(f"unknown detector config {type(config).__name__}")
+
+
+def build_embedder(config: EmbedderConfig) -> Embedder:
+    """Config → embedder. Nothing is loaded until the first ``embed``."""
+    if isinstance(config, DlibResnetEmbedderConfig):
+        from bioexit.embedding.dlib_resnet import DlibResnetEmbedder
+
+        return DlibResnetEmbedder(config)
+    if isinstance(config, ArcfaceOnnxEmbedderConfig):
+        from bioexit.embedding.arcface_onnx import ArcfaceOnnxEmbedder
+
+        return ArcfaceOnnxEmbedder(config)
+    raise TypeError(f"unknown embedder config {type(config).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    detection: Detection
+    template: Template
+
+
+class FaceEngine:
+    def __init__(self, detector: Detector, embedder: Embedder) -> None:
+        self.detector = detector
+        self.embedder = embedder
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FaceEngine:
+        return cls(build_detector(settings.detector), build_embedder(settings.embedder))
+
+    def embed_detections(self, image: RGBImage, detections: Sequence[Detection]) -> list[Face]:
+        crop = self.embedder.info.crop
+        chips = [align(image, d.landmarks, crop) for d in detections]
+        return [Face(d, t) for d, t in zip(detections, self.embedder.embed(chips), strict=True)]
+
+    def faces(self, image: RGBImage) -> list[Face]:
+        """Every face in the image with its template, highest detection score first."""
+        return self.embed_detections(image, self.detector.detect(image))
+
+    def largest_face(self, image: RGBImage) -> Face | None:
+        """The largest face (a portrait or a single-person photo), or None."""
+        detections = self.detector.detect(image)
+        if not detections:
+            return None
+        biggest = max(detections, key=lambda d: d.width * d.height)
+        return self.embed_detections(image, [biggest])[0]

@@ -1,0 +1,114 @@
+"""Every error that bioexit raises on purpose.
+
+Callers catch the narrowest class they can handle and let the rest rise. Each
+message says what was expected and what arrived, so an integrator can fix the
+input without reading the source.
+
+    BioexitError                    base of everything below
+    ├── ConfigError                 settings or a backend config are invalid
+    ├── DataError                   a dataset folder is not laid out as documented
+    ├── ImageError                  an image was refused; nothing was decoded
+    │   ├── EmptyImageError         zero bytes, or an empty array
+    │   ├── UnsupportedImageError   signature is not JPEG, PNG or JPEG 2000; or a bad array
+    │   ├── ImageFormatMismatchError  file extension and signature disagree
+    │   ├── ImageTooLargeError      over the byte or pixel cap (decompression bombs)
+    │   ├── TruncatedImageError     the file ends before the image does
+    │   └── ImageDecodeError        the decoder rejected the data
+    ├── ModelError                  a face model cannot be used
+    │   ├── ModelFileError          model file missing, unreadable or wrong sha256
+    │   └── ModelMismatchError      templates of two different models compared
+    ├── NoFaceError                 a face was required and none was found
+    └── MatchingError               a comparison cannot be made as asked
+        ├── CalibrationError        a calibration table is missing or malformed
+        ├── UnsupportedFMRError     the table cannot back the requested false-match rate
+        └── GalleryError            gallery misuse (duplicate id, empty gallery)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class BioexitError(Exception):
+    """Base class of every error bioexit raises on purpose."""
+
+    def __init__(self, message: str, *, expected: Any = None, got: Any = None) -> None:
+        if expected is not None or got is not None:
+            got_text = got if isinstance(got, str) else _describe(got)
+            message = f"{message}: expected {expected}, got {got_text}"
+        super().__init__(message)
+        self.expected = expected
+        self.got = got
+
+
+class ConfigError(BioexitError):
+    """Settings, a config file or a backend config failed validation."""
+
+
+class DataError(BioexitError):
+    """A dataset folder (faces, labels.csv) is missing or not laid out as documented."""
+
+
+class ImageError(BioexitError):
+    """An image was refused before or while decoding. Nothing partial is returned."""
+
+
+class EmptyImageError(ImageError):
+    """The input held zero bytes, or the array had no pixels."""
+
+
+class UnsupportedImageError(ImageError):
+    """The signature is not JPEG, PNG or JPEG 2000, or an array has a shape or dtype we cannot use."""
+
+
+class ImageFormatMismatchError(ImageError):
+    """The file name's extension promises one format and the bytes hold another."""
+
+
+class ImageTooLargeError(ImageError):
+    """The input exceeds the configured byte or pixel cap (a decompression bomb, for example)."""
+
+
+class TruncatedImageError(ImageError):
+    """The data ends before the image does; truncated images are never accepted."""
+
+
+class ImageDecodeError(ImageError):
+    """The decoder found the data corrupt."""
+
+
+class ModelError(BioexitError):
+    """A face model cannot be loaded or used."""
+
+
+class ModelFileError(ModelError):
+    """A model file is missing, unreadable, or its sha256 differs from the pinned one."""
+
+
+class ModelMismatchError(ModelError):
+    """Two templates (or a template and a gallery) come from different models or versions."""
+
+
+class NoFaceError(BioexitError):
+    """A face was required (enrolment, verification) and none was found."""
+
+
+class MatchingError(BioexitError):
+    """A comparison cannot be made as asked."""
+
+
+class CalibrationError(MatchingError):
+    """A calibration table is missing, malformed, or for another model."""
+
+
+class UnsupportedFMRError(MatchingError):
+    """The requested false-match rate is outside 1e-2…1e-5 or not backed by enough impostor pairs."""
+
+
+class GalleryError(MatchingError):
+    """A gallery was misused: duplicate entry id, search of an empty gallery, unknown entry."""

@@ -1,0 +1,164 @@
+"""One typed settings object, validated once.
+
+Sources, strongest first: keyword overrides, ``BIOEXIT_*`` environment variables
+(nested keys joined by ``__``, e.g. ``BIOEXIT_DETECTOR__KIND=dlib-hog``), an
+optional TOML config file, then the defaults below. Unknown keys anywhere are
+rejected. Backends are chosen by a discriminated union on ``kind``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bioexit.errors import ConfigError
+
+CONFIG_FILE_ENV = "BIOEXIT_CONFIG_FILE"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- detectors ---------------------------------------------------------------------------
+
+
+class MtcnnDetectorConfig(_Strict):
+    """MTCNN with the MIT weights shipped in the ``mtcnn`` wheel, run by ONNX Runtime."""
+
+    kind: Literal["mtcnn"] = "mtcnn"
+    min_face_px: float = Field(20.0, ge=8.0, description="smallest face width searched, pixels")
+    scale_factor: float = Field(0.709, gt=0.3, lt=0.95)
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    threads: int = Field(2, ge=1)
+
+
+class DlibHogDetectorConfig(_Strict):
+    """dlib's HOG + linear SVM frontal detector; landmarks from dlib's 5-point predictor."""
+
+    kind: Literal["dlib-hog"] = "dlib-hog"
+    upsample: int = Field(1, ge=0, le=3)
+
+
+class YunetOnnxDetectorConfig(_Strict):
+    """A YuNet-style ONNX detector from a user-given path, pinned by sha256."""
+
+    kind: Literal["yunet-onnx"] = "yunet-onnx"
+    path: Path
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    upscale: float = Field(2.0, ge=0.25, le=4.0, description="resize factor applied before detection")
+    score_threshold: float = Field(0.6, gt=0.0, lt=1.0)
+    nms_threshold: float = Field(0.3, gt=0.0, lt=1.0)
+    threads: int = Field(2, ge=1)
+
+
+DetectorConfig = Annotated[
+    MtcnnDetectorConfig | DlibHogDetectorConfig | YunetOnnxDetectorConfig,
+    Field(discriminator="kind"),
+]
+
+
+# --- embedders ---------------------------------------------------------------------------
+
+
+class DlibResnetEmbedderConfig(_Strict):
+    """dlib's 128-D ResNet from ``face-recognition-models``."""
+
+    kind: Literal["dlib-resnet"] = "dlib-resnet"
+    jitter: int = Field(0, ge=0, le=10, description="random re-crops averaged per face")
+
+
+class ArcfaceOnnxEmbedderConfig(_Strict):
+    """An ArcFace-family ONNX model (112×112 input) from a user-given path, pinned by sha256."""
+
+    kind: Literal["arcface-onnx"] = "arcface-onnx"
+    path: Path
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    model_id: str = Field(min_length=1)
+    version: str = Field("1", min_length=1)
+    calibration: Path | None = Field(None, description="impostor-score table from bench calibrate")
+    threads: int = Field(2, ge=1)
+
+
+EmbedderConfig = Annotated[
+    DlibResnetEmbedderConfig | ArcfaceOnnxEmbedderConfig,
+    Field(discriminator="kind"),
+]
+
+
+# --- the rest ----------------------------------------------------------------------------
+
+
+class ImageLimits(_Strict):
+    max_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+    max_pixels: int = Field(50_000_000, ge=64 * 64, description="width × height cap, before decoding")
+
+
+class MatchingConfig(_Strict):
+    fmr: float = Field(1e-3, description="false-match rate that sets every threshold")
+    top_k: int = Field(5, ge=1, le=1000)
+
+    @field_validator("fmr")
+    @classmethod
+    def _fmr_in_range(cls, value: float) -> float:
+        if not 1e-5 <= value <= 1e-2:
+            raise ValueError(f"expected a false-match rate between 1e-5 and 1e-2, got {value!r}")
+        return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BIOEXIT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    detector: DetectorConfig = Field(default_factory=MtcnnDetectorConfig)
+    embedder: EmbedderConfig = Field(default_factory=DlibResnetEmbedderConfig)
+    images: ImageLimits = Field(default_factory=ImageLimits)
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    data_dir: Path | None = Field(None, description="default for --data (labelled faces folder)")
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build and validate the settings once; raise ConfigError with every problem found."""
+    env_path = os.environ.get(CONFIG_FILE_ENV)
+    path = config_file or (Path(env_path) if env_path else None)
+    file_values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError("cannot read config file", expected="a readable TOML file", got=str(path)) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+    class _FileSource(PydanticBaseSettingsSource):
+        def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+            return file_values.get(field_name), field_name, False
+
+        def __call__(self) -> dict[str, Any]:
+            return file_values
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _FileSource(settings_cls))
+
+    try:
+        return _Loaded(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings (config file: {path or 'none'}):\n{exc}") from exc
