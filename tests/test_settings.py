@@ -37,7 +37,9 @@ def test_environment_selects_backend_by_kind(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.detector == DlibHogDetectorConfig(upsample=2)
 
 
-def test_config_file_below_environment_above_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_file_below_environment_above_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "bioexit.toml"
     config.write_text(
         '[detector]\nkind = "yunet-onnx"\npath = "/models/yunet.onnx"\nsha256 = "' + "a" * 64 + '"\n'

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bioexit.errors import BioexitError, ConfigError
-from bioexit.settings import Settings, YunetOnnxDetectorConfig, load_settings
+from bioexit.settings import Settings, load_settings
 
 app = typer.Typer(help="bioexit: biometric exit at border crossings.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print JSON results.", no_args_is_help=True)
@@ -165,7 +165,12 @@ def verify(
             faces.append(face)
         matcher = Matcher.for_model(engine.embedder.info, fmr or settings.matching.fmr)
         v = matcher.verify(faces[0].template, faces[1].template)
-        result = {"match": v.match, "score": round(v.score, 4), "threshold": round(v.threshold, 4), "fmr": v.fmr}
+        result = {
+            "match": v.match,
+            "score": round(v.score, 4),
+            "threshold": round(v.threshold, 4),
+            "fmr": v.fmr,
+        }
         _emit(result, as_json, lambda r: out.print(f"{'MATCH' if r['match'] else 'NO MATCH'} {r}"))
 
     _run(action)
@@ -210,13 +215,17 @@ def demo(data: DataOption = None, as_json: JsonOption = False) -> None:
 def bench_faces(
     data: DataOption = None,
     as_json: JsonOption = False,
-    out_dir: Annotated[Path, typer.Option("--out", help="where the DET-curve PNG goes")] = Path("out/bench-faces"),
-    widths: Annotated[str, typer.Option(help="comma-separated face widths in pixels")] = "16,20,24,32,48,64,96,128",
+    out_dir: Annotated[Path, typer.Option("--out", help="where the DET-curve PNG goes")] = Path(
+        "out/bench-faces"
+    ),
+    widths: Annotated[
+        str, typer.Option(help="comma-separated face widths in pixels")
+    ] = "16,20,24,32,48,64,96,128",
     max_faces: Annotated[int | None, typer.Option(help="faces pasted per width (default: all)")] = None,
     seed: int = 0,
     compare: Annotated[
         list[str] | None,
-        typer.Option(help="also run: dlib-hog, or yunet-onnx=PATH@SHA256[,upscale=2.0] (repeatable)"),
+        typer.Option(help="also run a detector: KIND[,key=value...], repeatable; e.g. dlib-hog,upsample=1"),
     ] = None,
 ) -> None:
     """Detection recall by face width, ms per 1080p frame, TAR at FAR, EER; writes a DET-curve PNG."""
@@ -224,16 +233,18 @@ def bench_faces(
     def action() -> None:
         from bioexit.bench.dataset import load_dataset
         from bioexit.bench.faces import FacesBenchOptions, run_faces_bench
+        from bioexit.detection.types import Detector
+        from bioexit.embedding.types import Embedder
         from bioexit.engine import build_detector, build_embedder
 
         settings = _settings()
         dataset = load_dataset(_data_dir(data, settings))
-        reference = settings.detector.kind
-        detectors = {reference: build_detector(settings.detector)}
+        reference: str = settings.detector.kind
+        detectors: dict[str, Detector] = {reference: build_detector(settings.detector)}
         for spec in compare or []:
             name, config = _parse_detector_spec(spec)
             detectors[name] = build_detector(config)
-        embedders = {settings.embedder.kind: build_embedder(settings.embedder)}
+        embedders: dict[str, Embedder] = {settings.embedder.kind: build_embedder(settings.embedder)}
         options = FacesBenchOptions(
             widths=tuple(int(w) for w in widths.split(",")),
             seed=seed,
@@ -251,21 +262,22 @@ def bench_faces(
 
 
 def _parse_detector_spec(spec: str) -> tuple[str, Any]:
-    from bioexit.settings import DlibHogDetectorConfig
+    """``KIND[,key=value...]``, validated like the settings' detector table."""
+    from pydantic import TypeAdapter, ValidationError
 
-    if spec.startswith("dlib-hog"):
-        upsample = int(spec.partition("=")[2] or 1)
-        return f"dlib-hog(upsample={upsample})", DlibHogDetectorConfig(upsample=upsample)
-    if spec.startswith("yunet-onnx="):
-        body = spec.partition("=")[2]
-        location, _, options = body.partition(",")
-        path, _, sha = location.rpartition("@")
-        extra = dict(item.split("=", 1) for item in options.split(",") if item)
-        if not path or not sha:
-            raise ConfigError("bad --compare value", expected="yunet-onnx=PATH@SHA256[,upscale=2.0]", got=spec)
-        config = YunetOnnxDetectorConfig(path=Path(path), sha256=sha, **extra)  # type: ignore[arg-type]
-        return f"yunet-onnx:{Path(path).stem}(upscale={config.upscale})", config
-    raise ConfigError("unknown detector in --compare", expected="dlib-hog[=N] or yunet-onnx=PATH@SHA256", got=spec)
+    from bioexit.settings import DetectorConfig
+
+    kind, *pairs = spec.split(",")
+    try:
+        fields = dict(pair.split("=", 1) for pair in pairs)
+        config = TypeAdapter(DetectorConfig).validate_python({"kind": kind, **fields})
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(
+            f"bad --compare value {spec!r}: {exc}",
+            expected="KIND[,key=value...], e.g. dlib-hog,upsample=1 or yunet-onnx,path=F.onnx,sha256=HEX",
+            got=spec,
+        ) from exc
+    return spec, config
 
 
 @bench_app.command("calibrate")
@@ -285,7 +297,11 @@ def bench_calibrate(
         dataset = load_dataset(_data_dir(data, settings))
         with _progress(True) as progress:
             table = calibrate(
-                dataset, build_detector(settings.detector), build_embedder(settings.embedder), settings.images, progress
+                dataset,
+                build_detector(settings.detector),
+                build_embedder(settings.embedder),
+                settings.images,
+                progress,
             )
         if out_file is not None:
             out_file.parent.mkdir(parents=True, exist_ok=True)

@@ -72,7 +72,9 @@ def run_demo(dataset: FaceDataset, settings: Settings, progress: Progress | None
         for index, face in enumerate(engine.faces(read_dataset_image(path, limits))):
             top = matcher.identify(face.template, gallery, k=1).candidates[0]
             decision = "match" if top.above_threshold else "no-match"
-            rows.append(DemoRow(f"groups/{path.name}", None, index, top.subject_id, round(top.score, 4), decision))
+            rows.append(
+                DemoRow(f"groups/{path.name}", None, index, top.subject_id, round(top.score, 4), decision)
+            )
 
     labelled = [r for r in rows if r.true_identity is not None]
     return {

@@ -23,7 +23,9 @@ def pinned_file(path: Path, sha256: str) -> Path:
         raise ModelFileError("model file not found", expected="an existing file", got=str(path))
     actual = sha256_of(path)
     if actual != sha256.lower():
-        raise ModelFileError(f"model file {path} does not match its pin", expected=f"sha256 {sha256}", got=actual)
+        raise ModelFileError(
+            f"model file {path} does not match its pin", expected=f"sha256 {sha256}", got=actual
+        )
     return path
 
 

@@ -135,7 +135,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         try:
             file_values = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ConfigError("cannot read config file", expected="a readable TOML file", got=str(path)) from exc
+            raise ConfigError(
+                "cannot read config file", expected="a readable TOML file", got=str(path)
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
 

@@ -87,9 +87,7 @@ def first_photos(faces_dir: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def face_crop(
-    first_photos: list[Path], detector: YunetOnnxDetector
-) -> tuple[np.ndarray, float, float]:
+def face_crop(first_photos: list[Path], detector: YunetOnnxDetector) -> tuple[np.ndarray, float, float]:
     """A real face centred in a crop twice its larger side; the face box's width and height."""
     image = _load_rgb(first_photos[1])
     face = detector.detect(image)[0]
@@ -160,9 +158,7 @@ def test_tiles_cover_with_overlap() -> None:
 
 
 def test_nms_drops_overlaps_and_face_parts() -> None:
-    boxes = np.array(
-        [[0, 0, 100, 100], [5, 5, 105, 105], [20, 20, 50, 50], [200, 0, 300, 100]], np.float32
-    )
+    boxes = np.array([[0, 0, 100, 100], [5, 5, 105, 105], [20, 20, 50, 50], [200, 0, 300, 100]], np.float32)
     scores = np.array([0.9, 0.8, 0.95, 0.7], np.float32)
     assert nms(boxes, scores, 0.3).tolist() == [2, 0, 3]
     assert nms(boxes, scores, 0.3, containment=0.65).tolist() == [2, 3]
@@ -204,9 +200,7 @@ def test_fixed_or_dynamic_input(model_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_one_dominant_face_in_labelled_photos(
-    detector: YunetOnnxDetector, first_photos: list[Path]
-) -> None:
+def test_one_dominant_face_in_labelled_photos(detector: YunetOnnxDetector, first_photos: list[Path]) -> None:
     for path in first_photos:
         found = detector.detect(_load_rgb(path))
         assert found, f"no face in {path}"
@@ -235,9 +229,7 @@ def test_small_faces_anywhere_in_full_hd_frame(
 
 
 @pytest.mark.slow
-def test_32px_face_found_with_upscale_2(
-    model_path: Path, face_crop: tuple[np.ndarray, float, float]
-) -> None:
+def test_32px_face_found_with_upscale_2(model_path: Path, face_crop: tuple[np.ndarray, float, float]) -> None:
     frame = np.full((FRAME_H, FRAME_W, 3), 128, np.uint8)
     want = _paste(frame, face_crop, 32.0, (900, 500))
     found = YunetOnnxDetector(_config(model_path, upscale=2.0)).detect(frame)

@@ -203,9 +203,7 @@ def test_pixel_cap_is_the_configured_one() -> None:
     assert decode_image(data, limits=ImageLimits(max_pixels=5000)).shape == (50, 100, 3)
 
 
-@pytest.mark.parametrize(
-    ("side", "pillow_raises"), [(30000, "DecompressionBombError"), (10000, "warning")]
-)
+@pytest.mark.parametrize(("side", "pillow_raises"), [(30000, "DecompressionBombError"), (10000, "warning")])
 def test_pillows_own_bomb_guard_becomes_image_too_large(side: int, pillow_raises: str) -> None:
     # A cap above Pillow's MAX_IMAGE_PIXELS lets the data reach Pillow, whose error (over 2×)
     # or warning (over 1×) must come back as ImageTooLargeError, with Pillow's globals and
@@ -440,9 +438,7 @@ def test_16bit_rgb_jpeg2000_keeps_its_highlights() -> None:
     rgb = np.zeros((64, 64, 3), dtype=np.uint16)
     rgb[0, 0] = (65535, 65535, 65535)
     rgb[1, 1] = (65535, 32768, 256)
-    ok, buffer = cv2.imencode(
-        ".jp2", rgb[:, :, ::-1].copy(), [cv2.IMWRITE_JPEG2000_COMPRESSION_X1000, 1000]
-    )
+    ok, buffer = cv2.imencode(".jp2", rgb[:, :, ::-1].copy(), [cv2.IMWRITE_JPEG2000_COMPRESSION_X1000, 1000])
     assert ok
     data = buffer.tobytes()
     decoded = decode_image(data, limits=LIMITS, filename="passport.jp2")

@@ -68,7 +68,9 @@ def similarity_transform(source: npt.ArrayLike, target: npt.ArrayLike) -> npt.ND
 def align(image: RGBImage, landmarks: npt.ArrayLike, spec: CropSpec) -> RGBImage:
     """Warp the face to ``spec``'s canonical crop (size×size×3 uint8, RGB)."""
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise UnsupportedImageError("cannot align", expected="an H×W×3 uint8 RGB image", got=f"{image.shape} {image.dtype}")
+        raise UnsupportedImageError(
+            "cannot align", expected="an H×W×3 uint8 RGB image", got=f"{image.shape} {image.dtype}"
+        )
     matrix = similarity_transform(landmarks, spec.landmarks)
     chip = cv2.warpAffine(
         image, matrix, (spec.size, spec.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE

@@ -35,17 +35,25 @@ class FaceDataset:
 def load_dataset(root: Path) -> FaceDataset:
     labels = root / "labels.csv"
     if not labels.is_file():
-        raise DataError("not a labelled faces folder", expected=f"{labels} (columns path,identity,set)", got="missing")
+        raise DataError(
+            "not a labelled faces folder", expected=f"{labels} (columns path,identity,set)", got="missing"
+        )
     images: list[LabelledImage] = []
     with labels.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         missing = {"path", "identity"} - set(reader.fieldnames or [])
         if missing:
-            raise DataError(f"{labels} lacks columns", expected="path,identity[,set]", got=",".join(reader.fieldnames or []))
+            raise DataError(
+                f"{labels} lacks columns",
+                expected="path,identity[,set]",
+                got=",".join(reader.fieldnames or []),
+            )
         for line, row in enumerate(reader, start=2):
             path = root / row["path"]
             if not path.is_file():
-                raise DataError(f"{labels}:{line} names a missing image", expected="an existing file", got=str(path))
+                raise DataError(
+                    f"{labels}:{line} names a missing image", expected="an existing file", got=str(path)
+                )
             images.append(LabelledImage(path, row["identity"], row.get("set") or ""))
     if not images:
         raise DataError(f"{labels} lists no images", expected="at least one row", got="0 rows")

@@ -14,7 +14,7 @@ import numpy as np
 from bioexit.alignment import align
 from bioexit.bench.dataset import FaceDataset, read_dataset_image
 from bioexit.bench.scores import PairScores, plot_det
-from bioexit.bench.synth import compose_frames
+from bioexit.bench.synth import Background, compose_frames, cover_frame, prepare_background
 from bioexit.detection.types import Detection, Detector, RGBImage
 from bioexit.embedding.types import Embedder, scores
 from bioexit.settings import ImageLimits
@@ -45,7 +45,7 @@ def _median_ms(samples: list[float]) -> float | None:
 def detection_recall(
     detectors: Mapping[str, Detector],
     faces: Sequence[tuple[RGBImage, Detection]],
-    backgrounds: Sequence[RGBImage],
+    backgrounds: Sequence[Background],
     options: FacesBenchOptions,
     progress: Progress | None = None,
 ) -> dict[str, dict[str, Any]]:
@@ -71,13 +71,21 @@ def detection_recall(
             progress("detection recall by width", step + 1, len(options.widths))
     return {
         name: {
-            "recall_by_width": {str(w): round(hits[name][w] / totals[w], 4) for w in options.widths if totals[w]},
+            "recall_by_width": {
+                str(w): round(hits[name][w] / totals[w], 4) for w in options.widths if totals[w]
+            },
             "faces_per_width": {str(w): totals[w] for w in options.widths},
             "ms_per_frame_1080p": _median_ms(timings[name]),
             "frames_timed": len(timings[name]),
         }
         for name in detectors
     }
+
+
+def backgrounds_from(photos: Sequence[RGBImage], reference: Detector) -> list[Background]:
+    """1080p backgrounds from real photos, with the faces they already show marked."""
+    covered = [cover_frame(photo) for photo in photos]
+    return [prepare_background(frame, reference.detect(frame)) for frame in covered]
 
 
 def verification_accuracy(
@@ -134,13 +142,20 @@ def run_faces_bench(
         found_boxes[name] = per_image
         backends[name] = {
             "failures_to_detect": sum(b is None for b in per_image),
-            "failed_images": [str(dataset.images[i].path.relative_to(dataset.root)) for i, b in enumerate(per_image) if b is None],
-            "group_faces": {path.name: len(detector.detect(g)) for path, g in zip(dataset.groups, groups, strict=True)},
+            "failed_images": [
+                str(dataset.images[i].path.relative_to(dataset.root))
+                for i, b in enumerate(per_image)
+                if b is None
+            ],
+            "group_faces": {
+                path.name: len(detector.detect(g)) for path, g in zip(dataset.groups, groups, strict=True)
+            },
         }
 
     ref_boxes = found_boxes[reference]
     pasted = [(img, box) for img, box in zip(images, ref_boxes, strict=True) if box is not None]
-    recall = detection_recall(detectors, pasted, groups or images, options, progress)
+    backgrounds = backgrounds_from(groups or images, detectors[reference])
+    recall = detection_recall(detectors, pasted, backgrounds, options, progress)
     for name in detectors:
         backends[name].update(recall[name])
 
@@ -164,7 +179,9 @@ def run_faces_bench(
         "seed": options.seed,
         "face_width_definition": f"width of the {reference} box on the full-resolution photo",
         "default": {"detector": reference, "embedder": first_embedder["model"]},
-        **{k: backends[reference][k] for k in ("recall_by_width", "ms_per_frame_1080p", "failures_to_detect")},
+        **{
+            k: backends[reference][k] for k in ("recall_by_width", "ms_per_frame_1080p", "failures_to_detect")
+        },
         **{k: first_embedder[k] for k in ("tar_at_far", "eer", "ms_per_embedding")},
         "backends": backends,
         "embedders": embedder_results,

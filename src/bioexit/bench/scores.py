@@ -32,10 +32,18 @@ class PairScores:
         return float(np.mean(self.genuine >= threshold))
 
     def eer(self) -> float:
-        thresholds = np.unique(np.concatenate([self.genuine, self.impostor]))
+        """Equal error rate, as the midpoint of the interval where the two error curves cross.
+
+        With finite samples the curves step past each other; the interval runs from the
+        largest ``min(FMR, FNMR)`` to the smallest ``max(FMR, FNMR)`` over all thresholds
+        (after ISO/IEC 19795-1).
+        """
+        values = np.unique(np.concatenate([self.genuine, self.impostor]))
+        thresholds = np.concatenate([values, [np.nextafter(values[-1], np.inf)]])
         fnmr, fmr = self.error_rates(thresholds)
-        i = int(np.argmin(np.abs(fnmr - fmr)))
-        return float((fnmr[i] + fmr[i]) / 2)
+        low = float(np.max(np.minimum(fnmr, fmr)))
+        high = float(np.min(np.maximum(fnmr, fmr)))
+        return (low + high) / 2
 
     def error_rates(self, thresholds: FloatArray) -> tuple[FloatArray, FloatArray]:
         genuine = np.sort(self.genuine)

@@ -45,6 +45,41 @@ class PastedFace:
 
 
 @dataclass(frozen=True, slots=True)
+class Background:
+    """A 1920×1080 background and the boxes (x1, y1, x2, y2) of the faces it already shows."""
+
+    image: RGBImage
+    faces: tuple[tuple[float, float, float, float], ...]
+
+    def free_cells(self, cell: int, cols: int, rows: int) -> list[int]:
+        free = []
+        for slot in range(cols * rows):
+            x0, y0 = (slot % cols) * cell, (slot // cols) * cell
+            if not any(
+                x0 < x2 and x1 < x0 + cell and y0 < y2 and y1 < y0 + cell for x1, y1, x2, y2 in self.faces
+            ):
+                free.append(slot)
+        return free
+
+
+def prepare_background(frame: RGBImage, faces: Sequence[Detection]) -> Background:
+    """A 1920×1080 frame and the faces found on it; a 25 % margin around each stays free."""
+    margin = 0.25
+    return Background(
+        frame,
+        tuple(
+            (
+                d.x1 - margin * d.width,
+                d.y1 - margin * d.height,
+                d.x2 + margin * d.width,
+                d.y2 + margin * d.height,
+            )
+            for d in faces
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class SyntheticFrame:
     image: RGBImage
     faces: tuple[PastedFace, ...]
@@ -54,7 +89,9 @@ def cover_frame(background: RGBImage) -> RGBImage:
     """Scale to cover 1920×1080 and crop the centre."""
     h, w = background.shape[:2]
     scale = max(FRAME_W / w, FRAME_H / h)
-    resized = cv2.resize(background, (round(w * scale) + 1, round(h * scale) + 1), interpolation=cv2.INTER_LINEAR)
+    resized = cv2.resize(
+        background, (round(w * scale) + 1, round(h * scale) + 1), interpolation=cv2.INTER_LINEAR
+    )
     y0 = (resized.shape[0] - FRAME_H) // 2
     x0 = (resized.shape[1] - FRAME_W) // 2
     return np.ascontiguousarray(resized[y0 : y0 + FRAME_H, x0 : x0 + FRAME_W])
@@ -67,7 +104,8 @@ def _face_patch(image: RGBImage, box: Detection, width: int) -> RGBImage:
     # Affine map from the source photo to a side×side patch centred on the face.
     matrix = np.array([[scale, 0, side / 2 - scale * cx], [0, scale, side / 2 - scale * cy]])
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.warpAffine(image, matrix, (side, side), flags=interpolation, borderMode=cv2.BORDER_REFLECT)
+    patch = cv2.warpAffine(image, matrix, (side, side), flags=interpolation, borderMode=cv2.BORDER_REFLECT)
+    return np.asarray(patch, dtype=np.uint8)
 
 
 def _mask(side: int) -> np.ndarray:
@@ -79,28 +117,29 @@ def _mask(side: int) -> np.ndarray:
 
 def compose_frames(
     faces: Sequence[tuple[RGBImage, Detection]],
-    backgrounds: Sequence[RGBImage],
+    backgrounds: Sequence[Background],
     width: int,
     *,
     faces_per_frame: int,
     rng: np.random.Generator,
 ) -> list[SyntheticFrame]:
-    """Paste every face once at ``width``, ``faces_per_frame`` to a frame, in non-overlapping cells."""
-    if not backgrounds:
-        raise ValueError("expected at least one background image")
+    """Paste every face once at ``width``, up to ``faces_per_frame`` to a frame, in free cells."""
     side = round(CONTEXT * width)
     cell = side + 8
     cols, rows = FRAME_W // cell, FRAME_H // cell
-    per_frame = max(1, min(faces_per_frame, cols * rows))
+    usable = [(bg, bg.free_cells(cell, cols, rows)) for bg in backgrounds]
+    usable = [(bg, free) for bg, free in usable if free]
+    if not usable:
+        raise ValueError(f"no background has a free {cell}×{cell} cell for {width}px faces")
     frames: list[SyntheticFrame] = []
-    for start in range(0, len(faces), per_frame):
-        background = cover_frame(backgrounds[int(rng.integers(len(backgrounds)))])
-        frame = background.astype(np.float32)
+    start = 0
+    while start < len(faces):
+        background, free = usable[int(rng.integers(len(usable)))]
+        count = min(faces_per_frame, len(free), len(faces) - start)
+        frame = background.image.astype(np.float32)
         pasted: list[PastedFace] = []
         for slot, index in zip(
-            rng.choice(cols * rows, size=min(per_frame, len(faces) - start), replace=False),
-            range(start, min(start + per_frame, len(faces))),
-            strict=True,
+            rng.choice(free, size=count, replace=False), range(start, start + count), strict=True
         ):
             image, box = faces[index]
             patch = _face_patch(image, box, width).astype(np.float32)
@@ -114,4 +153,5 @@ def compose_frames(
             cx, cy = x0 + side / 2, y0 + side / 2
             pasted.append(PastedFace(index, cx - width / 2, cy - half_h, cx + width / 2, cy + half_h))
         frames.append(SyntheticFrame(np.clip(frame, 0, 255).astype(np.uint8), tuple(pasted)))
+        start += count
     return frames

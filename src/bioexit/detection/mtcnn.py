@@ -153,9 +153,17 @@ def _onet(weights: Sequence[np.ndarray]) -> bytes:
 
 
 def nms(boxes: FloatArray, scores: FloatArray, threshold: float, *, by_min: bool = False) -> np.ndarray:
-    """Indices kept by greedy non-maximum suppression (IoU, or overlap over the smaller box)."""
+    """Indices kept by greedy non-maximum suppression, best first.
+
+    IoU suppression runs in OpenCV (P-Net yields thousands of boxes per frame); the
+    overlap-over-the-smaller-box variant, used on O-Net's few boxes, runs here.
+    """
     if len(boxes) == 0:
         return np.empty(0, dtype=np.int64)
+    if not by_min:
+        xywh = np.column_stack([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2]]).astype(np.float64)
+        kept = cv2.dnn.NMSBoxes(xywh.tolist(), scores.astype(float).tolist(), 0.0, threshold)
+        return np.asarray(kept, dtype=np.int64).reshape(-1)
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     area = (x2 - x1 + 1) * (y2 - y1 + 1)
     order = np.argsort(-scores, kind="stable")
@@ -166,9 +174,7 @@ def nms(boxes: FloatArray, scores: FloatArray, threshold: float, *, by_min: bool
         rest = order[1:]
         w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
         h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
-        inter = w * h
-        denom = np.minimum(area[i], area[rest]) if by_min else area[i] + area[rest] - inter
-        order = rest[inter / denom <= threshold]
+        order = rest[w * h / np.minimum(area[i], area[rest]) <= threshold]
     return np.asarray(keep, dtype=np.int64)
 
 
@@ -195,24 +201,42 @@ def _regress(boxes: FloatArray, reg: FloatArray) -> FloatArray:
     return out
 
 
-def _crops(image: FloatArray, boxes: FloatArray, size: int) -> FloatArray:
-    """Cut each box (zero-padded where it leaves the image) and resize to size×size, NCHW."""
-    h, w = image.shape[:2]
-    out = np.zeros((len(boxes), 3, size, size), dtype=np.float32)
-    for k, (x1, y1, x2, y2) in enumerate(boxes[:, :4]):
-        ix1, iy1 = int(np.floor(x1)), int(np.floor(y1))
-        ix2, iy2 = int(np.floor(x2)) + 1, int(np.floor(y2)) + 1
-        bw, bh = ix2 - ix1, iy2 - iy1
-        if bw <= 1 or bh <= 1:
-            continue
-        patch = np.zeros((bh, bw, 3), dtype=np.float32)
-        sx1, sy1, sx2, sy2 = max(ix1, 0), max(iy1, 0), min(ix2, w), min(iy2, h)
-        if sx2 <= sx1 or sy2 <= sy1:
-            continue
-        patch[sy1 - iy1 : sy2 - iy1, sx1 - ix1 : sx2 - ix1] = image[sy1:sy2, sx1:sx2]
-        resized = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
-        out[k] = resized.transpose(2, 0, 1)
-    return out
+def _octaves(image: FloatArray, smallest: int) -> list[FloatArray]:
+    """The image at full, half, quarter… size, down to about ``smallest`` pixels."""
+    levels = [image]
+    while min(levels[-1].shape[:2]) >= 4 * smallest:
+        levels.append(cv2.pyrDown(levels[-1]))
+    return levels
+
+
+def _crops(octaves: list[FloatArray], boxes: FloatArray, size: int) -> FloatArray:
+    """Sample each box at size×size (zeros outside the image), NCHW.
+
+    Each box is read from the octave where it is at most twice ``size`` wide, so the
+    bilinear sampling never skips pixels (no aliasing); one remap call per octave.
+    """
+    n = len(boxes)
+    out = np.zeros((n, size, size, 3), dtype=np.float32)
+    widths = boxes[:, 2] - boxes[:, 0] + 1
+    octave = np.clip(np.floor(np.log2(np.maximum(widths, 1) / size)), 0, len(octaves) - 1).astype(int)
+    steps = (np.arange(size, dtype=np.float32) + 0.5) / size  # pixel centres across the box
+    chunk = 32000 // size  # remap's output must stay under 32767 rows
+    for level in np.unique(octave):
+        scale = 0.5 ** int(level)
+        in_level = np.nonzero(octave == level)[0]
+        for start in range(0, len(in_level), chunk):
+            index = in_level[start : start + chunk]
+            b = boxes[index, :4] * scale
+            w = (b[:, 2:3] - b[:, 0:1]) + scale
+            h = (b[:, 3:4] - b[:, 1:2]) + scale
+            xs = (b[:, 0:1] + steps[None, :] * w - 0.5).astype(np.float32)
+            ys = (b[:, 1:2] + steps[None, :] * h - 0.5).astype(np.float32)
+            k = len(index)
+            map_x = np.ascontiguousarray(np.broadcast_to(xs[:, None, :], (k, size, size)).reshape(k * size, size))
+            map_y = np.ascontiguousarray(np.broadcast_to(ys[:, :, None], (k, size, size)).reshape(k * size, size))
+            sampled = cv2.remap(octaves[level], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            out[index] = sampled.reshape(k, size, size, 3)
+    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
 
 
 # --- the detector ------------------------------------------------------------------------
@@ -269,7 +293,7 @@ class MtcnnDetector:
         level = np.ascontiguousarray(image)
         for scale in self.scales(height, width):
             sh, sw = int(np.ceil(height * scale)), int(np.ceil(width * scale))
-            level = cv2.resize(level, (sw, sh), interpolation=cv2.INTER_AREA)
+            level = np.asarray(cv2.resize(level, (sw, sh), interpolation=cv2.INTER_AREA), dtype=np.uint8)
             reg, prob = pnet.run(None, {"input": level[None]})
             score = prob[0, 1]
             ys, xs = np.nonzero(score > t1)
@@ -292,10 +316,10 @@ class MtcnnDetector:
             return []
         boxes = np.concatenate(proposals)
         boxes = _square(boxes[nms(boxes[:, :4], boxes[:, 4], 0.7)])
-        norm = (image.astype(np.float32) - 127.5) * (1.0 / 128.0)
+        octaves = _octaves((image.astype(np.float32) - 127.5) * (1.0 / 128.0), 24)
 
         # Stage 2: R-Net.
-        reg, prob = rnet.run(None, {"input": _crops(norm, boxes, 24)})
+        reg, prob = rnet.run(None, {"input": _crops(octaves, boxes, 24)})
         keep = np.nonzero(prob[:, 1] > t2)[0]
         boxes, reg = boxes[keep], reg[keep]
         boxes[:, 4] = prob[keep, 1]
@@ -305,7 +329,7 @@ class MtcnnDetector:
             return []
 
         # Stage 3: O-Net, with landmarks relative to the box it was given.
-        reg, marks, prob = onet.run(None, {"input": _crops(norm, boxes, 48)})
+        reg, marks, prob = onet.run(None, {"input": _crops(octaves, boxes, 48)})
         keep = np.nonzero(prob[:, 1] > t3)[0]
         boxes, reg, marks = boxes[keep], reg[keep], marks[keep]
         boxes[:, 4] = prob[keep, 1]

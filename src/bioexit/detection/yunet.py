@@ -211,9 +211,7 @@ class YunetOnnxDetector:
             options.intra_op_num_threads = self.config.threads
             options.inter_op_num_threads = 1
             try:
-                session = ort.InferenceSession(
-                    str(path), options, providers=["CPUExecutionProvider"]
-                )
+                session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             except Exception as exc:  # ORT raises its own untyped errors for a bad graph
                 raise ModelFileError(
                     f"ONNX Runtime cannot load {path}", expected="a YuNet ONNX graph", got=str(exc)
@@ -318,9 +316,7 @@ class YunetOnnxDetector:
             got = self._tiled(level) if tiled else self._whole(level)
             if number < len(levels) - 1:
                 # Faces too large for this level are found, better, on a coarser one.
-                sides = np.maximum(
-                    got.boxes[:, 2] - got.boxes[:, 0], got.boxes[:, 3] - got.boxes[:, 1]
-                )
+                sides = np.maximum(got.boxes[:, 2] - got.boxes[:, 0], got.boxes[:, 3] - got.boxes[:, 1])
                 small = sides <= _MAX_FACE
                 got = _Candidates(got.boxes[small], got.scores[small], got.marks[small])
             scale = np.array([w / width, h / height], dtype=np.float32)

@@ -40,11 +40,15 @@ class ArcfaceOnnxEmbedder:
                 shape = session.get_inputs()[0].shape
                 if len(shape) != 4 or shape[1] != 3 or shape[2:] != [112, 112]:
                     raise ModelFileError(
-                        f"{path} is not an ArcFace-style model", expected="input (n, 3, 112, 112)", got=str(shape)
+                        f"{path} is not an ArcFace-style model",
+                        expected="input (n, 3, 112, 112)",
+                        got=str(shape),
                     )
                 out = session.get_outputs()[0].shape
                 if len(out) != 2 or not isinstance(out[1], int):
-                    raise ModelFileError(f"{path} is not an ArcFace-style model", expected="output (n, d)", got=str(out))
+                    raise ModelFileError(
+                        f"{path} is not an ArcFace-style model", expected="output (n, d)", got=str(out)
+                    )
                 self._dim = out[1]
                 self._session = session
             return self._session

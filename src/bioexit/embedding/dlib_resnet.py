@@ -55,7 +55,9 @@ class DlibResnetEmbedder:
         for chip in chips:
             if chip.shape != (size, size, 3) or chip.dtype != np.uint8:
                 raise UnsupportedImageError(
-                    "not an aligned crop", expected=f"({size}, {size}, 3) uint8", got=f"{chip.shape} {chip.dtype}"
+                    "not an aligned crop",
+                    expected=f"({size}, {size}, 3) uint8",
+                    got=f"{chip.shape} {chip.dtype}",
                 )
         if not chips:
             return []

@@ -59,7 +59,9 @@ class Template:
             )
 
 
-def scores(metric: Metric, probe: npt.NDArray[np.float32], gallery: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def scores(
+    metric: Metric, probe: npt.NDArray[np.float32], gallery: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
     """Similarity of one probe vector to each row of ``gallery``: higher means more alike.
 
     cosine: the cosine similarity. euclidean: ``1 - distance`` (dlib's customary
@@ -67,8 +69,10 @@ def scores(metric: Metric, probe: npt.NDArray[np.float32], gallery: npt.NDArray[
     """
     if metric == "cosine":
         norms = np.linalg.norm(gallery, axis=1) * np.linalg.norm(probe)
-        return (gallery @ probe / np.maximum(norms, 1e-12)).astype(np.float32)
-    return (1.0 - np.linalg.norm(gallery - probe, axis=1)).astype(np.float32)
+        result = gallery @ probe / np.maximum(norms, 1e-12)
+    else:
+        result = 1.0 - np.linalg.norm(gallery - probe, axis=1)
+    return np.asarray(result, dtype=np.float32)
 
 
 def similarity(a: Template, b: Template) -> float:

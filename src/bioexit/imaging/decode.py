@@ -4,8 +4,9 @@ Every input passes these gates, in order, and nothing is decoded until all have 
 
 1. not empty (:class:`EmptyImageError`) and at most ``limits.max_bytes`` bytes;
 2. the signature (magic bytes) is JPEG, PNG, JP2, a raw JPEG 2000 codestream or WebP
-   (WebP because photos collected from the web often are; :class:`UnsupportedImageError`), and agrees with the file name's extension when the
-   extension is a known image one (:class:`ImageFormatMismatchError`);
+   (:class:`UnsupportedImageError`; WebP because photos collected from the web often
+   are), and agrees with the file name's extension when the extension is a known image
+   one (:class:`ImageFormatMismatchError`);
 3. width × height, read from the header by this module, is at most ``limits.max_pixels``
    (:class:`ImageTooLargeError`, the decompression-bomb guard);
 4. the container is complete: a JPEG ends with its EOI marker (trailing zero padding
@@ -101,9 +102,7 @@ _DESCRIPTION: Final[dict[_Kind, str]] = {
 }
 
 # JPEG start-of-frame markers (SOF0-SOF15 less DHT, JPG and DAC).
-_JPEG_SOF: Final = frozenset(
-    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-)
+_JPEG_SOF: Final = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _JPEG_EOI: Final = b"\xff\xd9"
 _J2K_EOC: Final = b"\xff\xd9"
 _PNG_CRITICAL: Final = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND"})
@@ -339,9 +338,7 @@ def _siz_header(data: bytes, start: int) -> _Header:
         for index in range(components)
         if start + 42 + 3 * index < len(data)
     ]
-    return _Header(
-        max(xsiz - x_offset, 0), max(ysiz - y_offset, 0), bits=max(precisions, default=8)
-    )
+    return _Header(max(xsiz - x_offset, 0), max(ysiz - y_offset, 0), bits=max(precisions, default=8))
 
 
 def _jp2_codestream(data: bytes) -> tuple[int, int] | None:
@@ -365,9 +362,7 @@ def _jp2_codestream(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _check_pixels(
-    width: int, height: int, limits: ImageLimits, filename: str | None, source: str
-) -> None:
+def _check_pixels(width: int, height: int, limits: ImageLimits, filename: str | None, source: str) -> None:
     pixels = width * height
     if pixels > limits.max_pixels:
         raise ImageTooLargeError(
@@ -383,9 +378,7 @@ def _check_pixels(
 
 def _check_complete(kind: _Kind, data: bytes, filename: str | None) -> None:
     if kind == "JPEG":
-        _check_ends_with(
-            data, len(data), _JPEG_EOI, "JPEG", "an end-of-image marker (ff d9)", filename
-        )
+        _check_ends_with(data, len(data), _JPEG_EOI, "JPEG", "an end-of-image marker (ff d9)", filename)
     elif kind == "PNG":
         _check_png_chunks(data, filename)
     elif kind == "WEBP":
@@ -410,9 +403,7 @@ def _check_complete(kind: _Kind, data: bytes, filename: str | None) -> None:
                 expected=f"a codestream box ending at byte {end}",
                 got=f"{len(data)} bytes",
             )
-        _check_ends_with(
-            data, end, _J2K_EOC, "JPEG 2000", "an end-of-codestream marker (ff d9)", filename
-        )
+        _check_ends_with(data, end, _J2K_EOC, "JPEG 2000", "an end-of-codestream marker (ff d9)", filename)
 
 
 def _check_ends_with(
@@ -464,9 +455,7 @@ def _check_png_chunks(data: bytes, filename: str | None) -> None:
 # --- decoding -----------------------------------------------------------------------------
 
 
-def _decode(
-    data: bytes, kind: _Kind, header: _Header, limits: ImageLimits, filename: str | None
-) -> RGBImage:
+def _decode(data: bytes, kind: _Kind, header: _Header, limits: ImageLimits, filename: str | None) -> RGBImage:
     description = _DESCRIPTION[kind]
     try:
         with warnings.catch_warnings():
@@ -475,9 +464,7 @@ def _decode(
             with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMAT[kind]]) as image:
                 _check_pixels(image.width, image.height, limits, filename, "decoder's header")
                 if _needs_opencv(kind, header, image.mode):
-                    return _decode_opencv(
-                        data, header.bits, _orientation(image), description, filename
-                    )
+                    return _decode_opencv(data, header.bits, _orientation(image), description, filename)
                 image.load()
                 upright = ImageOps.exif_transpose(image)
                 return _pillow_to_rgb(upright)

@@ -86,7 +86,9 @@ class Gallery:
         try:
             index = self._ids.index(entry_id)
         except ValueError as exc:
-            raise GalleryError("unknown gallery entry", expected="an enrolled entry id", got=entry_id) from exc
+            raise GalleryError(
+                "unknown gallery entry", expected="an enrolled entry id", got=entry_id
+            ) from exc
         del self._ids[index], self._subjects[index], self._rows[index]
         self._matrix = None
 
@@ -94,7 +96,9 @@ class Gallery:
         """Top-k entries by score: (entry id, subject id, score), best first."""
         probe.require_model(self.model.key)
         if not self._ids:
-            raise GalleryError("cannot search an empty gallery", expected="at least one entry", got="0 entries")
+            raise GalleryError(
+                "cannot search an empty gallery", expected="at least one entry", got="0 entries"
+            )
         if self._matrix is None:
             self._matrix = np.stack(self._rows)
         all_scores = scores(self.model.metric, probe.vector, self._matrix)

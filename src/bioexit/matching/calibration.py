@@ -107,13 +107,15 @@ class CalibrationTable:
     def threshold(self, fmr: float) -> float:
         """Score threshold for ``fmr``; UnsupportedFMRError where the table cannot back it."""
         if not FMR_MIN <= fmr <= FMR_MAX:
-            raise UnsupportedFMRError("false-match rate out of range", expected=f"{FMR_MIN:g} … {FMR_MAX:g}", got=fmr)
+            raise UnsupportedFMRError(
+                "false-match rate out of range", expected=f"{FMR_MIN:g} … {FMR_MAX:g}", got=fmr
+            )
         point = self.point(fmr)
         if point.threshold is None:
             needed = math.ceil(MIN_EVENTS / fmr)
             raise UnsupportedFMRError(
                 f"the {self.model_id}@{self.model_version} calibration table cannot back FMR {fmr:g}",
-                expected=f"at least {needed:,} impostor pairs (rebuild with `bioexit bench calibrate` on more data)",
+                expected=f"at least {needed:,} impostor pairs (`bioexit bench calibrate` on more data)",
                 got=f"{self.impostor_pairs:,}",
             )
         return point.threshold

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bioexit.bench.dataset import load_dataset, read_dataset_image
+from bioexit.detection.mtcnn import MtcnnDetector, nms
+from bioexit.settings import ImageLimits, MtcnnDetectorConfig
+
+
+def test_pyramid_starts_where_the_smallest_face_fills_the_12px_cell() -> None:
+    detector = MtcnnDetector(MtcnnDetectorConfig(min_face_px=24))
+    scales = detector.scales(1080, 1920)
+    assert scales[0] == pytest.approx(0.5)
+    assert all(b == pytest.approx(a * 0.709) for a, b in itertools.pairwise(scales))
+    assert 1080 * scales[-1] >= 12 > 1080 * scales[-1] * 0.709
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float32)
+    scores = np.array([0.5, 0.9, 0.7], np.float32)
+    assert nms(boxes, scores, 0.5).tolist() == [1, 2]
+    assert nms(boxes[:0], scores[:0], 0.5).size == 0
+
+
+def test_blank_frame_has_no_faces() -> None:
+    assert MtcnnDetector().detect(np.full((540, 960, 3), 127, np.uint8)) == []
+
+
+def test_finds_each_face_with_ordered_landmarks(faces_dir: Path) -> None:
+    dataset = load_dataset(faces_dir)
+    detector = MtcnnDetector()
+    for item in dataset.images[:5]:
+        image = read_dataset_image(item.path, ImageLimits())
+        found = detector.detect(image)
+        assert found, item.path
+        face = max(found, key=lambda d: d.width)
+        left, right, nose, mouth_left, mouth_right = face.landmarks
+        assert left[0] < right[0] and mouth_left[0] < mouth_right[0]
+        assert max(left[1], right[1]) < nose[1] < min(mouth_left[1], mouth_right[1])
+        assert face.x1 <= nose[0] <= face.x2 and face.y1 <= nose[1] <= face.y2
+        assert 0.9 < face.score <= 1.0
+
+
+def test_group_photo_of_25_people(faces_dir: Path) -> None:
+    image = read_dataset_image(faces_dir / "groups" / "bald_guys.jpg", ImageLimits())
+    assert len(MtcnnDetector().detect(image)) == 25
