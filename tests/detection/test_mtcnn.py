@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bioexit.bench.dataset import load_dataset, read_dataset_image
-from bioexit.detection.mtcnn import MtcnnDetector, nms
+from bioexit.detection.mtcnn import MtcnnDetector
 from bioexit.settings import ImageLimits, MtcnnDetectorConfig
 
 
@@ -17,13 +17,6 @@ def test_pyramid_starts_where_the_smallest_face_fills_the_12px_cell() -> None:
     assert scales[0] == pytest.approx(0.5)
     assert all(b == pytest.approx(a * 0.709) for a, b in itertools.pairwise(scales))
     assert 1080 * scales[-1] >= 12 > 1080 * scales[-1] * 0.709
-
-
-def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
-    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float32)
-    scores = np.array([0.5, 0.9, 0.7], np.float32)
-    assert nms(boxes, scores, 0.5).tolist() == [1, 2]
-    assert nms(boxes[:0], scores[:0], 0.5).size == 0
 
 
 def test_blank_frame_has_no_faces() -> None:

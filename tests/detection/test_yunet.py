@@ -16,7 +16,7 @@ from PIL import Image
 
 from bioexit.detection import yunet
 from bioexit.detection.types import Detection
-from bioexit.detection.yunet import YunetOnnxDetector, nms, tile_starts
+from bioexit.detection.yunet import YunetOnnxDetector, tile_starts
 from bioexit.errors import ModelFileError, UnsupportedImageError
 from bioexit.modelfiles import sha256_of
 from bioexit.settings import YunetOnnxDetectorConfig
@@ -155,13 +155,6 @@ def test_tiles_cover_with_overlap() -> None:
     assert starts[0] == 0
     assert starts[-1] == 3840 - 640
     assert all(b - a <= 640 - 160 for a, b in itertools.pairwise(starts))
-
-
-def test_nms_drops_overlaps_and_face_parts() -> None:
-    boxes = np.array([[0, 0, 100, 100], [5, 5, 105, 105], [20, 20, 50, 50], [200, 0, 300, 100]], np.float32)
-    scores = np.array([0.9, 0.8, 0.95, 0.7], np.float32)
-    assert nms(boxes, scores, 0.3).tolist() == [2, 0, 3]
-    assert nms(boxes, scores, 0.3, containment=0.65).tolist() == [2, 3]
 
 
 # --- the shared graphs ---------------------------------------------------------------------

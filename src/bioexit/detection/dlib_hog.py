@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bioexit.detection.boxes import require_rgb
 from bioexit.detection.types import Detection, RGBImage
-from bioexit.errors import EmptyImageError, ModelFileError, UnsupportedImageError
+from bioexit.errors import ModelFileError
 from bioexit.settings import DlibHogDetectorConfig
 
 FloatArray = npt.NDArray[np.float32]
@@ -51,23 +52,6 @@ def landmarks_from_five_points(points: FloatArray) -> FloatArray:
     mouth_left = middle - _MOUTH_ACROSS * across + _MOUTH_DOWN * down
     mouth_right = middle + _MOUTH_ACROSS * across + _MOUTH_DOWN * down
     return np.stack([eye_left, eye_right, nose, mouth_left, mouth_right]).astype(np.float32)
-
-
-def _check_image(image: RGBImage) -> None:
-    if not isinstance(image, np.ndarray):
-        raise UnsupportedImageError(
-            "detect needs a NumPy array", expected="ndarray", got=type(image).__name__
-        )
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise UnsupportedImageError(
-            "detect needs an RGB image",
-            expected="an H×W×3 uint8 array",
-            got=f"shape {image.shape}, dtype {image.dtype}",
-        )
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise EmptyImageError(
-            "detect got an image without pixels", expected="H, W > 0", got=f"shape {image.shape}"
-        )
 
 
 class DlibHogDetector:
@@ -113,7 +97,7 @@ class DlibHogDetector:
             return self._models
 
     def detect(self, image: RGBImage) -> list[Detection]:
-        _check_image(image)
+        require_rgb(image)
         detector, predictor = self.load()
         pixels = np.ascontiguousarray(image)
         height, width = pixels.shape[:2]

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from bioexit.detection.boxes import nms, require_rgb
 from bioexit.detection.types import Detection, RGBImage
 from bioexit.modelfiles import package_file
 from bioexit.settings import MtcnnDetectorConfig
@@ -152,32 +153,6 @@ def _onet(weights: Sequence[np.ndarray]) -> bytes:
 # --- box arithmetic ----------------------------------------------------------------------
 
 
-def nms(boxes: FloatArray, scores: FloatArray, threshold: float, *, by_min: bool = False) -> np.ndarray:
-    """Indices kept by greedy non-maximum suppression, best first.
-
-    IoU suppression runs in OpenCV (P-Net yields thousands of boxes per frame); the
-    overlap-over-the-smaller-box variant, used on O-Net's few boxes, runs here.
-    """
-    if len(boxes) == 0:
-        return np.empty(0, dtype=np.int64)
-    if not by_min:
-        xywh = np.column_stack([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2]]).astype(np.float64)
-        kept = cv2.dnn.NMSBoxes(xywh.tolist(), scores.astype(float).tolist(), 0.0, threshold)
-        return np.asarray(kept, dtype=np.int64).reshape(-1)
-    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
-    area = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = np.argsort(-scores, kind="stable")
-    keep: list[int] = []
-    while order.size:
-        i = int(order[0])
-        keep.append(i)
-        rest = order[1:]
-        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
-        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
-        order = rest[w * h / np.minimum(area[i], area[rest]) <= threshold]
-    return np.asarray(keep, dtype=np.int64)
-
-
 def _square(boxes: FloatArray) -> FloatArray:
     out = boxes.copy()
     w = boxes[:, 2] - boxes[:, 0]
@@ -205,7 +180,7 @@ def _octaves(image: FloatArray, smallest: int) -> list[FloatArray]:
     """The image at full, half, quarter… size, down to about ``smallest`` pixels."""
     levels = [image]
     while min(levels[-1].shape[:2]) >= 4 * smallest:
-        levels.append(cv2.pyrDown(levels[-1]))
+        levels.append(np.asarray(cv2.pyrDown(levels[-1]), dtype=np.float32))
     return levels
 
 
@@ -232,9 +207,15 @@ def _crops(octaves: list[FloatArray], boxes: FloatArray, size: int) -> FloatArra
             xs = (b[:, 0:1] + steps[None, :] * w - 0.5).astype(np.float32)
             ys = (b[:, 1:2] + steps[None, :] * h - 0.5).astype(np.float32)
             k = len(index)
-            map_x = np.ascontiguousarray(np.broadcast_to(xs[:, None, :], (k, size, size)).reshape(k * size, size))
-            map_y = np.ascontiguousarray(np.broadcast_to(ys[:, :, None], (k, size, size)).reshape(k * size, size))
-            sampled = cv2.remap(octaves[level], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            map_x = np.ascontiguousarray(
+                np.broadcast_to(xs[:, None, :], (k, size, size)).reshape(k * size, size)
+            )
+            map_y = np.ascontiguousarray(
+                np.broadcast_to(ys[:, :, None], (k, size, size)).reshape(k * size, size)
+            )
+            sampled = cv2.remap(
+                octaves[level], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+            )
             out[index] = sampled.reshape(k, size, size, 3)
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
 
@@ -284,6 +265,7 @@ class MtcnnDetector:
         return scales
 
     def detect(self, image: RGBImage) -> list[Detection]:
+        require_rgb(image)
         pnet, rnet, onet = self._load()
         t1, t2, t3 = self.config.thresholds
         height, width = image.shape[:2]
@@ -338,7 +320,7 @@ class MtcnnDetector:
         xs = marks[:, 0:5] * w + boxes[:, 0:1] - 1
         ys = marks[:, 5:10] * h + boxes[:, 1:2] - 1
         boxes = _regress(boxes, reg)
-        kept = nms(boxes[:, :4], boxes[:, 4], 0.7, by_min=True)
+        kept = nms(boxes[:, :4], boxes[:, 4], 0.7, containment=0.7)  # MTCNN's "min" overlap
         return [
             Detection(
                 x1=float(boxes[i, 0]),

@@ -36,8 +36,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from bioexit.detection.boxes import nms, require_rgb
 from bioexit.detection.types import Detection, RGBImage
-from bioexit.errors import EmptyImageError, ModelFileError, UnsupportedImageError
+from bioexit.errors import ModelFileError
 from bioexit.modelfiles import pinned_file
 from bioexit.settings import YunetOnnxDetectorConfig
 
@@ -58,36 +59,6 @@ _MAX_CANDIDATES = 5000  # before NMS, as OpenCV's FaceDetectorYN does
 # corners. The subject's right is the image's left, so YuNet's order is already ours
 # (eye_left, eye_right, nose, mouth_left, mouth_right as seen in the image). Kept explicit.
 _LANDMARK_ORDER = (0, 1, 2, 3, 4)
-
-
-def nms(
-    boxes: FloatArray, scores: FloatArray, threshold: float, containment: float = 1.0
-) -> npt.NDArray[np.int64]:
-    """Indices kept by greedy non-maximum suppression, highest score first.
-
-    A box is suppressed by a better one when their IoU exceeds ``threshold``, or when more
-    than ``containment`` of the smaller box's area lies inside the other: a face-sized
-    part of a large face (an eye, a cheek) found on a fine level is dropped that way.
-    """
-    if len(boxes) == 0:
-        return np.empty(0, dtype=np.int64)
-    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
-    area = np.maximum(0.0, x2 - x1) * np.maximum(0.0, y2 - y1)
-    order = np.argsort(-scores, kind="stable")
-    keep: list[int] = []
-    while order.size:
-        i = int(order[0])
-        keep.append(i)
-        rest = order[1:]
-        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
-        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
-        inter = w * h
-        union = area[i] + area[rest] - inter
-        smaller = np.minimum(area[i], area[rest])
-        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-        inside = np.divide(inter, smaller, out=np.zeros_like(inter), where=smaller > 0)
-        order = rest[(iou <= threshold) & (inside <= containment)]
-    return np.asarray(keep, dtype=np.int64)
 
 
 def decode(
@@ -152,23 +123,6 @@ class _Candidates:
     boxes: FloatArray
     scores: FloatArray
     marks: FloatArray
-
-
-def _check_image(image: RGBImage) -> None:
-    if not isinstance(image, np.ndarray):
-        raise UnsupportedImageError(
-            "detect needs a NumPy array", expected="ndarray", got=type(image).__name__
-        )
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise UnsupportedImageError(
-            "detect needs an RGB image",
-            expected="an H×W×3 uint8 array",
-            got=f"shape {image.shape}, dtype {image.dtype}",
-        )
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise EmptyImageError(
-            "detect got an image without pixels", expected="H, W > 0", got=f"shape {image.shape}"
-        )
 
 
 def _resize(image: RGBImage, width: int, height: int) -> RGBImage:
@@ -304,7 +258,7 @@ class YunetOnnxDetector:
             scale = max(scale / _PYRAMID_STEP, fit)
 
     def detect(self, image: RGBImage) -> list[Detection]:
-        _check_image(image)
+        require_rgb(image)
         self.load()
         height, width = image.shape[:2]
         found: list[_Candidates] = []
