@@ -123,3 +123,23 @@ def test_bench_faces_prints_the_documented_keys_and_writes_a_det_plot(
     assert body["backends"]["mtcnn"]["faces_per_width"] == {"24": 6, "48": 6}
     assert (out / "det_curve.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "result.json").read_text()) == body
+
+
+@pytest.mark.slow
+def test_verify_same_and_different_people_and_refuses_an_unbacked_fmr(faces_dir: Path) -> None:
+    rows = list(csv.DictReader((faces_dir / "labels.csv").open()))
+    by_person: dict[str, list[Path]] = {}
+    for row in rows:
+        if row["set"] == "deepface":
+            by_person.setdefault(row["identity"], []).append(faces_dir / row["path"])
+    first, second = list(by_person.values())[:2]
+    code, output = run("verify", str(first[0]), str(first[1]), "--json")
+    assert code == 0, output
+    same = json.loads(output)
+    assert same["match"] is True and same["fmr"] == 0.001
+    code, output = run("verify", str(first[0]), str(second[0]), "--json")
+    assert code == 0, output
+    assert json.loads(output)["match"] is False
+    code, output = run("verify", str(first[0]), str(first[1]), "--fmr", "1e-5")
+    assert code == 2
+    assert "UnsupportedFMRError" in output and "impostor pairs" in output

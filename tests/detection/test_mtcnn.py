@@ -38,6 +38,9 @@ def test_finds_each_face_with_ordered_landmarks(faces_dir: Path) -> None:
         assert 0.9 < face.score <= 1.0
 
 
-def test_group_photo_of_25_people(faces_dir: Path) -> None:
+def test_every_portrait_of_a_collage(faces_dir: Path) -> None:
+    # 24 portraits, plus a blurred photographer in one background that some pyramids catch.
     image = read_dataset_image(faces_dir / "groups" / "bald_guys.jpg", ImageLimits())
-    assert len(MtcnnDetector().detect(image)) == 25
+    found = MtcnnDetector().detect(image)
+    assert 24 <= len(found) <= 25
+    assert sum(d.width > 60 for d in found) == 24
