@@ -88,19 +88,19 @@ def info(as_json: JsonOption = False) -> None:
     """Show the validated settings and the calibration points of the configured model."""
 
     def action() -> None:
-        from bioexit.engine import build_embedder
-        from bioexit.matching import shipped_table
+        from bioexit.engine import build_embedder, calibration_table
 
         settings = _settings()
-        result: dict[str, Any] = {"settings": json.loads(settings.model_dump_json())}
-        embedder = build_embedder(settings.embedder)
-        if settings.embedder.kind == "dlib-resnet":
-            table = shipped_table(embedder.info)
-            result["calibration"] = {
-                "model": embedder.info.key,
+        info = build_embedder(settings.embedder).info
+        table = calibration_table(settings.embedder, info)
+        result = {
+            "settings": json.loads(settings.model_dump_json()),
+            "calibration": {
+                "model": info.key,
                 "source": table.source,
                 "points": [p.as_dict() for p in table.points()],
-            }
+            },
+        }
 
         def render(r: dict[str, Any]) -> None:
             out.print_json(data=r)
@@ -150,10 +150,9 @@ def verify(
     """1:1: is the largest face in PROBE the person in REFERENCE, at the stated false-match rate?"""
 
     def action() -> None:
-        from bioexit.engine import FaceEngine
+        from bioexit.engine import FaceEngine, build_matcher
         from bioexit.errors import NoFaceError
         from bioexit.imaging import read_image
-        from bioexit.matching import Matcher
 
         settings = _settings()
         engine = FaceEngine.from_settings(settings)
@@ -163,7 +162,7 @@ def verify(
             if face is None:
                 raise NoFaceError("no face found", expected="one face", got=str(path))
             faces.append(face)
-        matcher = Matcher.for_model(engine.embedder.info, fmr or settings.matching.fmr)
+        matcher = build_matcher(settings, engine.embedder.info, fmr)
         v = matcher.verify(faces[0].template, faces[1].template)
         result = {
             "match": v.match,

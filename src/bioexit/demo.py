@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bioexit.bench.dataset import FaceDataset, read_dataset_image
-from bioexit.engine import FaceEngine
-from bioexit.matching import Gallery, Matcher
+from bioexit.engine import FaceEngine, build_matcher
+from bioexit.matching import Gallery
 from bioexit.settings import Settings
 
 Progress = Callable[[str, int, int], None]
@@ -34,7 +34,7 @@ class DemoRow:
 
 def run_demo(dataset: FaceDataset, settings: Settings, progress: Progress | None = None) -> dict[str, Any]:
     engine = FaceEngine.from_settings(settings)
-    matcher = Matcher.for_model(engine.embedder.info, settings.matching.fmr)
+    matcher = build_matcher(settings, engine.embedder.info)
     gallery = Gallery(engine.embedder.info)
     limits = settings.images
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from bioexit.alignment import align
 from bioexit.detection.types import Detection, Detector, RGBImage
-from bioexit.embedding.types import Embedder, Template
+from bioexit.embedding.types import Embedder, ModelInfo, Template
+from bioexit.errors import CalibrationError
+from bioexit.matching import CalibrationTable, Matcher, shipped_table
 from bioexit.settings import (
     ArcfaceOnnxEmbedderConfig,
     DetectorConfig,
@@ -48,6 +51,26 @@ def build_embedder(config: EmbedderConfig) -> Embedder:
 
         return ArcfaceOnnxEmbedder(config)
     raise TypeError(f"unknown embedder config {type(config).__name__}")
+
+
+def calibration_table(config: EmbedderConfig, info: ModelInfo) -> CalibrationTable:
+    """The embedder's impostor-score table: the configured file, else the one bioexit ships."""
+    path = getattr(config, "calibration", None)
+    if path is None:
+        return shipped_table(info)
+    try:
+        table = CalibrationTable.from_json(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CalibrationError(
+            "cannot read calibration table", expected="a readable JSON file", got=str(path)
+        ) from exc
+    table.require_model(info)
+    return table
+
+
+def build_matcher(settings: Settings, info: ModelInfo, fmr: float | None = None) -> Matcher:
+    """A matcher at ``fmr`` (default: the settings') with the embedder's calibration table."""
+    return Matcher(calibration_table(settings.embedder, info), fmr or settings.matching.fmr)
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,10 +116,6 @@ class Matcher:
         self.fmr = fmr
         self.threshold = table.threshold(fmr)  # refuses unsupported FMRs up front
 
-    @classmethod
-    def for_model(cls, info: ModelInfo, fmr: float) -> Matcher:
-        return cls(shipped_table(info), fmr)
-
     def _check(self, template: Template) -> None:
         template.require_model(f"{self.table.model_id}@{self.table.model_version}")
 
