@@ -43,14 +43,15 @@ def test_config_file_below_environment_above_defaults(
     config = tmp_path / "bioexit.toml"
     config.write_text(
         '[detector]\nkind = "yunet-onnx"\npath = "/models/yunet.onnx"\nsha256 = "' + "a" * 64 + '"\n'
-        "[matching]\nfmr = 0.01\ntop_k = 3\n"
+        "[matching]\nfmr = 0.01\n[images]\nmax_bytes = 2048\nmax_pixels = 9000\n"
     )
-    monkeypatch.setenv("BIOEXIT_MATCHING__TOP_K", "7")
+    monkeypatch.setenv("BIOEXIT_IMAGES__MAX_BYTES", "4096")
     settings = load_settings(config)
     assert isinstance(settings.detector, YunetOnnxDetectorConfig)
     assert settings.detector.upscale == 2.0
     assert settings.matching.fmr == 0.01
-    assert settings.matching.top_k == 7  # the environment wins over the file
+    assert settings.images.max_bytes == 4096  # the environment wins over the file
+    assert settings.images.max_pixels == 9000  # and the rest of the file's table still holds
     monkeypatch.setenv(CONFIG_FILE_ENV, str(config))
     assert load_settings().matching.fmr == 0.01
 

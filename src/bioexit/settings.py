@@ -102,7 +102,6 @@ class ImageLimits(_Strict):
 
 class MatchingConfig(_Strict):
     fmr: float = Field(1e-3, description="false-match rate that sets every threshold")
-    top_k: int = Field(5, ge=1, le=1000)
 
     @field_validator("fmr")
     @classmethod
