@@ -18,10 +18,16 @@ input without reading the source.
     │   ├── ModelFileError          model file missing, unreadable or wrong sha256
     │   └── ModelMismatchError      templates of two different models compared
     ├── NoFaceError                 a face was required and none was found
-    └── MatchingError               a comparison cannot be made as asked
-        ├── CalibrationError        a calibration table is missing or malformed
-        ├── UnsupportedFMRError     the table cannot back the requested false-match rate
-        └── GalleryError            gallery misuse (duplicate id, empty gallery)
+    ├── MatchingError               a comparison cannot be made as asked
+    │   ├── CalibrationError        a calibration table is missing or malformed
+    │   ├── UnsupportedFMRError     the table cannot back the requested false-match rate
+    │   └── GalleryError            gallery misuse (duplicate id, empty gallery)
+    ├── DocumentError               a travel document cannot be read as asked
+    │   ├── MRZFormatError          a machine-readable zone has the wrong shape or characters
+    │   └── MRZCheckDigitError      a check digit does not match its field
+    └── CryptoError                 sealing or opening protected data failed
+        ├── KeyUnavailableError     a master or data key is unknown, or was destroyed (crypto-erase)
+        └── IntegrityError          sealed data or its context was altered; nothing is returned
 """
 
 from __future__ import annotations
@@ -112,3 +118,27 @@ class UnsupportedFMRError(MatchingError):
 
 class GalleryError(MatchingError):
     """A gallery was misused: duplicate entry id, search of an empty gallery, unknown entry."""
+
+
+class DocumentError(BioexitError):
+    """A travel document cannot be read or used as asked."""
+
+
+class MRZFormatError(DocumentError):
+    """A machine-readable zone has the wrong number of lines, line length or characters."""
+
+
+class MRZCheckDigitError(DocumentError):
+    """A check digit does not match its field (ICAO 9303 part 3, 7-3-1 weighting)."""
+
+
+class CryptoError(BioexitError):
+    """Sealing or opening protected (encrypted) data failed."""
+
+
+class KeyUnavailableError(CryptoError):
+    """A master or data key is unknown to its provider, or was destroyed (crypto-erase)."""
+
+
+class IntegrityError(CryptoError):
+    """Sealed data, its wrapped key or its bound context was altered; nothing is returned."""
