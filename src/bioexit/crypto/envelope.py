@@ -46,6 +46,7 @@ from bioexit.crypto.keys import (
     TAG_BYTES,
     KeyProvider,
     WrappedKey,
+    length_prefixed,
     show_key_id,
     valid_key_id,
 )
@@ -66,10 +67,6 @@ _TEMPLATE_MAGIC = b"BXTF"
 _TEMPLATE_VERSION = 1
 _TEMPLATE_F4LE = 1
 _TEMPLATE_MAX_NDIM = 8
-
-
-def _lp(data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + data
 
 
 def _record_id_bytes(record_id: object, error: type[CryptoError] = CryptoError) -> bytes:
@@ -96,7 +93,12 @@ def _check_kind(kind: object) -> str:
 
 
 def _aad(algorithm: str, record_id: bytes, kind: str) -> bytes:
-    return _SEAL_LABEL + bytes([_ALGORITHM_IDS[algorithm]]) + _lp(record_id) + _lp(kind.encode("ascii"))
+    return (
+        _SEAL_LABEL
+        + bytes([_ALGORITHM_IDS[algorithm]])
+        + length_prefixed(record_id)
+        + length_prefixed(kind.encode("ascii"))
+    )
 
 
 @dataclass(frozen=True, slots=True, repr=False)

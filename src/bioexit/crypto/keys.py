@@ -55,7 +55,7 @@ _WRAP_LABEL = b"bioexit.wrap.v1"
 _WRAPPED_BYTES = NONCE_BYTES + DATA_KEY_BYTES + TAG_BYTES
 
 
-def _lp(data: bytes) -> bytes:
+def length_prefixed(data: bytes) -> bytes:
     """Length-prefixed, so that adjacent AAD fields cannot be re-split."""
     return struct.pack(">I", len(data)) + data
 
@@ -324,7 +324,7 @@ class StaticKeyProvider:
 
     @staticmethod
     def _aad(key_id: str, context: bytes) -> bytes:
-        return _WRAP_LABEL + _lp(key_id.encode("ascii")) + _lp(context)
+        return _WRAP_LABEL + length_prefixed(key_id.encode("ascii")) + length_prefixed(context)
 
     def wrap(self, data_key: bytes, *, context: bytes) -> WrappedKey:
         if not isinstance(data_key, bytes) or len(data_key) != DATA_KEY_BYTES:
