@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -76,7 +77,7 @@ def _run(action: Callable[[], None]) -> None:
     try:
         action()
     except BioexitError as exc:
-        err.print(f"[bold red]error[/] ({type(exc).__name__}): {exc}")
+        err.print(f"[bold red]error[/] ({type(exc).__name__}): {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 

@@ -8,6 +8,7 @@ input without reading the source.
     ├── ConfigError                 settings or a backend config are invalid
     ├── DataError                   a dataset folder is not laid out as documented
     ├── ImageError                  an image was refused; nothing was decoded
+    │   ├── ImageFileError          the image file is missing or cannot be read
     │   ├── EmptyImageError         zero bytes, or an empty array
     │   ├── UnsupportedImageError   signature is not JPEG, PNG or JPEG 2000; or a bad array
     │   ├── ImageFormatMismatchError  file extension and signature disagree
@@ -62,6 +63,10 @@ class DataError(BioexitError):
 
 class ImageError(BioexitError):
     """An image was refused before or while decoding. Nothing partial is returned."""
+
+
+class ImageFileError(ImageError):
+    """The image file is missing, is a directory, or cannot be read."""
 
 
 class EmptyImageError(ImageError):

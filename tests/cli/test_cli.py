@@ -143,3 +143,9 @@ def test_verify_same_and_different_people_and_refuses_an_unbacked_fmr(faces_dir:
     code, output = run("verify", str(first[0]), str(first[1]), "--fmr", "1e-5")
     assert code == 2
     assert "UnsupportedFMRError" in output and "impostor pairs" in output
+
+
+def test_a_missing_image_is_a_typed_error_not_a_traceback(tmp_path: Path) -> None:
+    code, output = run("detect", str(tmp_path / "absent[1].jpg"))
+    assert code == 2
+    assert "ImageFileError" in output and "absent[1].jpg" in output

@@ -21,6 +21,7 @@ from bioexit.errors import (
     EmptyImageError,
     ImageDecodeError,
     ImageError,
+    ImageFileError,
     ImageFormatMismatchError,
     ImageTooLargeError,
     TruncatedImageError,
@@ -511,9 +512,13 @@ def test_read_image_of_an_empty_file_is_empty(tmp_path: Path) -> None:
     message_of(excinfo, "0 bytes")
 
 
-def test_read_image_of_a_missing_file_raises_oserror(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+def test_read_image_of_a_missing_file_or_a_folder_is_a_typed_error(tmp_path: Path) -> None:
+    with pytest.raises(ImageFileError) as excinfo:
         read_image(tmp_path / "absent.png", limits=LIMITS)
+    message_of(excinfo, "a readable image file", "No such file")
+    assert isinstance(excinfo.value.__cause__, FileNotFoundError)
+    with pytest.raises(ImageFileError):
+        read_image(tmp_path, limits=LIMITS)
 
 
 # --- arrays -------------------------------------------------------------------------------

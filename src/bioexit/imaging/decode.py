@@ -46,6 +46,7 @@ from bioexit.errors import (
     EmptyImageError,
     ImageDecodeError,
     ImageError,
+    ImageFileError,
     ImageFormatMismatchError,
     ImageTooLargeError,
     TruncatedImageError,
@@ -178,19 +179,26 @@ def read_image(path: Path, *, limits: ImageLimits) -> RGBImage:
 
     The file's size is checked against ``limits.max_bytes`` before it is read, and at most
     ``max_bytes + 1`` bytes are ever read. The file name's extension must agree with the
-    signature (see :func:`decode_image`). A missing or unreadable file raises the
-    ``OSError`` that ``open`` raises.
+    signature (see :func:`decode_image`). A missing or unreadable file raises
+    :class:`ImageFileError`.
     """
     path = Path(path)
-    with path.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > limits.max_bytes:
-            raise ImageTooLargeError(
-                f"image file {str(path)!r} is over the byte cap",
-                expected=f"at most {limits.max_bytes} bytes (limits.max_bytes)",
-                got=f"{size} bytes",
-            )
-        data = handle.read(limits.max_bytes + 1)
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limits.max_bytes:
+                raise ImageTooLargeError(
+                    f"image file {str(path)!r} is over the byte cap",
+                    expected=f"at most {limits.max_bytes} bytes (limits.max_bytes)",
+                    got=f"{size} bytes",
+                )
+            data = handle.read(limits.max_bytes + 1)
+    except OSError as exc:
+        raise ImageFileError(
+            f"cannot read image file {str(path)!r}",
+            expected="a readable image file",
+            got=exc.strerror or type(exc).__name__,
+        ) from exc
     return decode_image(data, limits=limits, filename=str(path))
 
 
