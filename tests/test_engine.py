@@ -9,9 +9,10 @@ from bioexit.detection.dlib_hog import DlibHogDetector
 from bioexit.detection.mtcnn import MtcnnDetector
 from bioexit.detection.yunet import YunetOnnxDetector
 from bioexit.embedding.arcface_onnx import ArcfaceOnnxEmbedder
+from bioexit.embedding.dlib_onnx import DlibResnetOnnxEmbedder
 from bioexit.embedding.dlib_resnet import DLIB_RESNET_INFO, DlibResnetEmbedder
 from bioexit.engine import FaceEngine, build_matcher, calibration_table
-from bioexit.errors import CalibrationError, UnsupportedFMRError
+from bioexit.errors import CalibrationError, ConfigError, UnsupportedFMRError
 from bioexit.matching import CalibrationTable
 from bioexit.settings import load_settings
 from tests.embedding.test_embedders import tiny_arcface
@@ -19,8 +20,16 @@ from tests.embedding.test_embedders import tiny_arcface
 
 def test_backends_are_chosen_by_kind_and_load_nothing_up_front(tmp_path: Path) -> None:
     default = FaceEngine.from_settings(load_settings())
-    assert isinstance(default.detector, MtcnnDetector) and isinstance(default.embedder, DlibResnetEmbedder)
-    assert default.detector._sessions is None  # lazily loaded on first detect
+    assert isinstance(default.detector, MtcnnDetector)
+    assert isinstance(default.embedder, DlibResnetOnnxEmbedder)
+    assert default.detector._sessions is None and default.embedder._session is None  # lazy
+    dlib_runtime = FaceEngine.from_settings(
+        load_settings(embedder={"kind": "dlib-resnet", "runtime": "dlib"})
+    )
+    assert isinstance(dlib_runtime.embedder, DlibResnetEmbedder)
+    assert dlib_runtime.embedder.info == default.embedder.info  # same model: templates compare
+    with pytest.raises(ConfigError, match="expected runtime 'dlib' with jitter 2"):
+        load_settings(embedder={"kind": "dlib-resnet", "jitter": 2})
     hog = FaceEngine.from_settings(load_settings(detector={"kind": "dlib-hog"}))
     assert isinstance(hog.detector, DlibHogDetector)
     # A YuNet path that does not exist is fine until the first detection.

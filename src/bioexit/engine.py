@@ -42,6 +42,10 @@ def build_detector(config: DetectorConfig) -> Detector:
 
 def build_embedder(config: EmbedderConfig) -> Embedder:
     """Config → embedder. Nothing is loaded until the first ``embed``."""
+    if isinstance(config, DlibResnetEmbedderConfig) and config.runtime == "onnx":
+        from bioexit.embedding.dlib_onnx import DlibResnetOnnxEmbedder
+
+        return DlibResnetOnnxEmbedder(threads=config.threads)
     if isinstance(config, DlibResnetEmbedderConfig):
         from bioexit.embedding.dlib_resnet import DlibResnetEmbedder
 

@@ -10,7 +10,7 @@ from tests.real_faces import real_faces
 
 from bioexit.bench.faces import FacesBenchOptions, backgrounds_from, detection_recall, verification_accuracy
 from bioexit.detection.mtcnn import MtcnnDetector
-from bioexit.embedding.dlib_resnet import DlibResnetEmbedder
+from bioexit.embedding.dlib_onnx import DlibResnetOnnxEmbedder
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_tar_at_far_1e3_over_all_pairs_is_at_least_098(faces_dir: Path) -> None:
     rows = zip(data.images, data.boxes, data.dataset.images, strict=True)
     kept = [(img, box, item.identity) for img, box, item in rows if box is not None]
     result, pairs = verification_accuracy(
-        DlibResnetEmbedder(), [k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept]
+        DlibResnetOnnxEmbedder(), [k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept]
     )
     assert result["tar_at_far"]["0.001"] >= 0.98, result
     assert len(pairs.genuine) + len(pairs.impostor) == len(kept) * (len(kept) - 1) // 2

@@ -10,8 +10,8 @@ import numpy as np
 
 from bioexit.alignment import ARCFACE_112
 from bioexit.detection.types import RGBImage
-from bioexit.embedding.types import ModelInfo, Template
-from bioexit.errors import ModelFileError, UnsupportedImageError
+from bioexit.embedding.types import ModelInfo, Template, require_chips
+from bioexit.errors import ModelFileError
 from bioexit.modelfiles import pinned_file
 from bioexit.settings import ArcfaceOnnxEmbedderConfig
 
@@ -60,11 +60,7 @@ class ArcfaceOnnxEmbedder:
         return ModelInfo(self.config.model_id, self.config.version, self._dim, "cosine", ARCFACE_112)
 
     def embed(self, chips: Sequence[RGBImage]) -> list[Template]:
-        for chip in chips:
-            if chip.shape != (112, 112, 3) or chip.dtype != np.uint8:
-                raise UnsupportedImageError(
-                    "not an aligned crop", expected="(112, 112, 3) uint8", got=f"{chip.shape} {chip.dtype}"
-                )
+        require_chips(chips, 112)
         if not chips:
             return []
         session = self._load()

@@ -10,8 +10,8 @@ import numpy as np
 
 from bioexit.alignment import DLIB_CHIP_150
 from bioexit.detection.types import RGBImage
-from bioexit.embedding.types import ModelInfo, Template
-from bioexit.errors import ModelFileError, UnsupportedImageError
+from bioexit.embedding.types import ModelInfo, Template, require_chips
+from bioexit.errors import ModelFileError
 from bioexit.settings import DlibResnetEmbedderConfig
 
 DLIB_RESNET_INFO = ModelInfo(
@@ -51,14 +51,7 @@ class DlibResnetEmbedder:
             return self._model
 
     def embed(self, chips: Sequence[RGBImage]) -> list[Template]:
-        size = self.info.crop.size
-        for chip in chips:
-            if chip.shape != (size, size, 3) or chip.dtype != np.uint8:
-                raise UnsupportedImageError(
-                    "not an aligned crop",
-                    expected=f"({size}, {size}, 3) uint8",
-                    got=f"{chip.shape} {chip.dtype}",
-                )
+        require_chips(chips, self.info.crop.size)
         if not chips:
             return []
         model = self._load()

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from bioexit.alignment import CropSpec
 from bioexit.detection.types import RGBImage
-from bioexit.errors import ModelMismatchError
+from bioexit.errors import ModelMismatchError, UnsupportedImageError
 
 Metric = Literal["cosine", "euclidean"]
 
@@ -79,6 +79,15 @@ def similarity(a: Template, b: Template) -> float:
     """Score of two templates; ModelMismatchError if they come from different models."""
     b.require_model(a.model_key)
     return float(scores(a.metric, a.vector, b.vector[None, :])[0])
+
+
+def require_chips(chips: Sequence[RGBImage], size: int) -> None:
+    """Raise UnsupportedImageError unless every chip is an aligned size×size×3 uint8 crop."""
+    for chip in chips:
+        if chip.shape != (size, size, 3) or chip.dtype != np.uint8:
+            raise UnsupportedImageError(
+                "not an aligned crop", expected=f"({size}, {size}, 3) uint8", got=f"{chip.shape} {chip.dtype}"
+            )
 
 
 class Embedder(Protocol):
