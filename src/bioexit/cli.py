@@ -16,13 +16,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bioexit.errors import BioexitError, ConfigError
-from bioexit.settings import Settings, load_settings
+from bioexit.settings import DetectorConfig, EmbedderConfig, Settings, load_settings
 
 app = typer.Typer(help="bioexit: biometric exit at border crossings.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print JSON results.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # error lines stay whole in logs
 out = Console()
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file", exists=False)]
@@ -227,6 +227,12 @@ def bench_faces(
         list[str] | None,
         typer.Option(help="also run a detector: KIND[,key=value...], repeatable; e.g. dlib-hog,upsample=1"),
     ] = None,
+    compare_embedder: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="also run an embedder: KIND[,key=value...], repeatable; e.g. dlib-resnet,runtime=dlib"
+        ),
+    ] = None,
 ) -> None:
     """Detection recall by face width, ms per 1080p frame, TAR at FAR, EER; writes a DET-curve PNG."""
 
@@ -238,13 +244,14 @@ def bench_faces(
         from bioexit.engine import build_detector, build_embedder
 
         settings = _settings()
-        dataset = load_dataset(_data_dir(data, settings))
         reference: str = settings.detector.kind
         detectors: dict[str, Detector] = {reference: build_detector(settings.detector)}
         for spec in compare or []:
-            name, config = _parse_detector_spec(spec)
-            detectors[name] = build_detector(config)
+            detectors[spec] = build_detector(_parse_spec(spec, DetectorConfig))
         embedders: dict[str, Embedder] = {settings.embedder.kind: build_embedder(settings.embedder)}
+        for spec in compare_embedder or []:
+            embedders[spec] = build_embedder(_parse_spec(spec, EmbedderConfig))
+        dataset = load_dataset(_data_dir(data, settings))  # after the options are known to be valid
         options = FacesBenchOptions(
             widths=tuple(int(w) for w in widths.split(",")),
             seed=seed,
@@ -261,23 +268,20 @@ def bench_faces(
     _run(action)
 
 
-def _parse_detector_spec(spec: str) -> tuple[str, Any]:
-    """``KIND[,key=value...]``, validated like the settings' detector table."""
+def _parse_spec(spec: str, union: Any) -> Any:
+    """``KIND[,key=value...]`` validated like the settings' table for that union."""
     from pydantic import TypeAdapter, ValidationError
-
-    from bioexit.settings import DetectorConfig
 
     kind, *pairs = spec.split(",")
     try:
         fields = dict(pair.split("=", 1) for pair in pairs)
-        config = TypeAdapter(DetectorConfig).validate_python({"kind": kind, **fields})
+        return TypeAdapter(union).validate_python({"kind": kind, **fields})
     except (ValueError, ValidationError) as exc:
         raise ConfigError(
             f"bad --compare value {spec!r}: {exc}",
             expected="KIND[,key=value...], e.g. dlib-hog,upsample=1 or yunet-onnx,path=F.onnx,sha256=HEX",
             got=spec,
         ) from exc
-    return spec, config
 
 
 @bench_app.command("calibrate")

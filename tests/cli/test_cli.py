@@ -149,3 +149,18 @@ def test_a_missing_image_is_a_typed_error_not_a_traceback(tmp_path: Path) -> Non
     code, output = run("detect", str(tmp_path / "absent[1].jpg"))
     assert code == 2
     assert "ImageFileError" in output and "absent[1].jpg" in output
+
+
+@pytest.mark.parametrize(
+    ("option", "spec"),
+    [
+        ("--compare", "retinaface"),
+        ("--compare", "dlib-hog,upsample=9"),
+        ("--compare-embedder", "dlib-resnet,jit"),
+    ],
+)
+def test_bad_compare_specs_are_config_errors(tmp_path: Path, option: str, spec: str) -> None:
+    (tmp_path / "labels.csv").write_text("path,identity\n")
+    code, output = run("bench", "faces", "--data", str(tmp_path), option, spec)
+    assert code == 2
+    assert "ConfigError" in output and "KIND[,key=value...]" in output
