@@ -45,3 +45,12 @@ def package_file(package: str, *parts: str) -> Path:
     if not path.is_file():
         raise ModelFileError(f"package {package!r} lacks a model file", expected=str(path), got="missing")
     return path
+
+
+def dlib_model_file(name: str) -> Path:
+    """One of dlib's model files shipped in ``face-recognition-models``, found without importing it.
+
+    (Importing it pulls in ``pkg_resources``.) bioexit uses ``dlib_face_recognition_resnet_model_v1.dat``
+    and ``shape_predictor_5_face_landmarks.dat`` only; see NOTICE for why never the 68-point one.
+    """
+    return package_file("face_recognition_models", "models", name)

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from bioexit.detection.boxes import require_rgb
 from bioexit.detection.types import Detection, RGBImage
 from bioexit.errors import ModelFileError
+from bioexit.modelfiles import dlib_model_file
 from bioexit.settings import DlibHogDetectorConfig
 
 FloatArray = npt.NDArray[np.float32]
@@ -76,15 +77,7 @@ class DlibHogDetector:
             if self._models is None:
                 import dlib
 
-                try:
-                    import face_recognition_models
-                except ImportError as exc:
-                    raise ModelFileError(
-                        "package 'face_recognition_models' (dlib's 5-point model) is not installed",
-                        expected="`pip install face-recognition-models`",
-                        got="no such package",
-                    ) from exc
-                location = face_recognition_models.pose_predictor_five_point_model_location()
+                location = str(dlib_model_file("shape_predictor_5_face_landmarks.dat"))
                 try:
                     predictor = dlib.shape_predictor(location)
                 except RuntimeError as exc:

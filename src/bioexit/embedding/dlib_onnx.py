@@ -36,9 +36,10 @@ from typing import Any
 import numpy as np
 
 from bioexit.detection.types import RGBImage
-from bioexit.embedding.dlib_resnet import DLIB_RESNET_INFO
+from bioexit.embedding.dlib_resnet import DLIB_RESNET_FILE, DLIB_RESNET_INFO
 from bioexit.embedding.types import ModelInfo, Template, require_chips
 from bioexit.errors import ModelFileError
+from bioexit.modelfiles import dlib_model_file
 
 _CONV_MODE = 0  # dlib::layer_mode
 _FC_NO_BIAS = 1  # dlib::fc_bias_mode
@@ -386,17 +387,7 @@ class DlibResnetOnnxEmbedder:
                     raise ModelFileError(
                         "ONNX Runtime unavailable", expected="package onnxruntime installed", got=str(exc)
                     ) from exc
-                path = self.path
-                if path is None:
-                    try:
-                        import face_recognition_models
-                    except ImportError as exc:
-                        raise ModelFileError(
-                            "dlib model unavailable",
-                            expected="package face-recognition-models installed",
-                            got=str(exc),
-                        ) from exc
-                    path = face_recognition_models.face_recognition_model_location()
+                path = self.path or dlib_model_file(DLIB_RESNET_FILE)
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1

@@ -12,8 +12,10 @@ from bioexit.alignment import DLIB_CHIP_150
 from bioexit.detection.types import RGBImage
 from bioexit.embedding.types import ModelInfo, Template, require_chips
 from bioexit.errors import ModelFileError
+from bioexit.modelfiles import dlib_model_file
 from bioexit.settings import DlibResnetEmbedderConfig
 
+DLIB_RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 DLIB_RESNET_INFO = ModelInfo(
     model_id="dlib-resnet-v1",
     version="1",
@@ -38,16 +40,11 @@ class DlibResnetEmbedder:
             if self._model is None:
                 try:
                     import dlib
-                    import face_recognition_models
                 except ImportError as exc:
                     raise ModelFileError(
-                        "dlib embedder unavailable",
-                        expected="packages dlib-bin and face-recognition-models installed",
-                        got=str(exc),
+                        "dlib embedder unavailable", expected="package dlib-bin installed", got=str(exc)
                     ) from exc
-                self._model = dlib.face_recognition_model_v1(
-                    face_recognition_models.face_recognition_model_location()
-                )
+                self._model = dlib.face_recognition_model_v1(str(dlib_model_file(DLIB_RESNET_FILE)))
             return self._model
 
     def embed(self, chips: Sequence[RGBImage]) -> list[Template]:
