@@ -26,9 +26,11 @@ input without reading the source.
     ├── DocumentError               a travel document cannot be read as asked
     │   ├── MRZFormatError          a machine-readable zone has the wrong shape or characters
     │   └── MRZCheckDigitError      a check digit does not match its field
-    └── CryptoError                 sealing or opening protected data failed
-        ├── KeyUnavailableError     a master or data key is unknown, or was destroyed (crypto-erase)
-        └── IntegrityError          sealed data or its context was altered; nothing is returned
+    ├── CryptoError                 sealing or opening protected data failed
+    │   ├── KeyUnavailableError     a master or data key is unknown, or was destroyed (crypto-erase)
+    │   └── IntegrityError          sealed data or its context was altered; nothing is returned
+    └── AuditError                  an audit event was refused (no purpose, raw data, naive time)
+        └── AuditIntegrityError     the audit log was edited, cut, reordered or is malformed
 """
 
 from __future__ import annotations
@@ -147,3 +149,13 @@ class KeyUnavailableError(CryptoError):
 
 class IntegrityError(CryptoError):
     """Sealed data, its wrapped key or its bound context was altered; nothing is returned."""
+
+
+class AuditError(BioexitError):
+    """An audit event or entry was refused: a search without a stated purpose, a naive
+    time, raw data where a reference belongs, or a malformed entry."""
+
+
+class AuditIntegrityError(AuditError):
+    """The audit log was altered: an entry edited, removed or moved, a stored row
+    malformed, or the log does not reach its anchored head."""
