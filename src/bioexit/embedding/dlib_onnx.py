@@ -381,12 +381,8 @@ class DlibResnetOnnxEmbedder:
     def _load(self) -> Any:
         with self._lock:
             if self._session is None:
-                try:
-                    import onnxruntime as ort
-                except ImportError as exc:
-                    raise ModelFileError(
-                        "ONNX Runtime unavailable", expected="package onnxruntime installed", got=str(exc)
-                    ) from exc
+                import onnxruntime as ort
+
                 path = self.path or dlib_model_file(DLIB_RESNET_FILE)
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = self.threads
