@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from bioexit.bench.dataset import FaceDataset, read_dataset_image
+from bioexit.bench.faces import Progress
 from bioexit.engine import FaceEngine, build_matcher
 from bioexit.matching import Gallery
 from bioexit.settings import Settings
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,13 +47,6 @@ class Detection:
         left, right = self.landmarks[0], self.landmarks[1]
         return float(np.hypot(*(right - left)))
 
-    def iou(self, other: Detection) -> float:
-        ix = max(0.0, min(self.x2, other.x2) - max(self.x1, other.x1))
-        iy = max(0.0, min(self.y2, other.y2) - max(self.y1, other.y1))
-        inter = ix * iy
-        union = self.width * self.height + other.width * other.height - inter
-        return inter / union if union > 0 else 0.0
-
 
 class Detector(Protocol):
     """Finds faces in an RGB image. Implementations load their model lazily, once."""

@@ -70,9 +70,6 @@ class Gallery:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def __contains__(self, entry_id: object) -> bool:
-        return entry_id in self._ids
-
     def add(self, entry_id: str, subject_id: str, template: Template) -> None:
         template.require_model(self.model.key)
         if entry_id in self._ids:
