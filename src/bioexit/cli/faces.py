@@ -1,85 +1,28 @@
-"""The ``bioexit`` command line. Every command that reports takes ``--json``."""
+"""Face engine commands: info, detect, verify, demo, bench faces, bench calibrate."""
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bioexit.errors import BioexitError, ConfigError
-from bioexit.settings import DetectorConfig, EmbedderConfig, Settings, load_settings
-
-app = typer.Typer(help="bioexit: biometric exit at border crossings.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks that print JSON results.", no_args_is_help=True)
-app.add_typer(bench_app, name="bench")
-
-err = Console(stderr=True, soft_wrap=True)  # error lines stay whole in logs
-out = Console()
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file", exists=False)]
-JsonOption = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
-DataOption = Annotated[Path | None, typer.Option("--data", help="labelled faces folder (with labels.csv)")]
-
-_state: dict[str, Any] = {}
-
-
-@app.callback()
-def _main(config: ConfigOption = None) -> None:
-    _state["config"] = config
-
-
-def _settings(**overrides: Any) -> Settings:
-    return load_settings(_state.get("config"), **overrides)
-
-
-def _data_dir(data: Path | None, settings: Settings) -> Path:
-    path = data or settings.data_dir
-    if path is None:
-        raise ConfigError("no data folder", expected="--data DIR or BIOEXIT_DATA_DIR", got="neither")
-    return path
-
-
-def _emit(result: Any, as_json: bool, render: Callable[[Any], None]) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
-    else:
-        render(result)
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
-    """Rich progress bars on stderr (so --json output stays clean); one bar per stage."""
-    if not enabled:
-        yield lambda _stage, _done, _total: None
-        return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bars:
-        tasks: dict[str, Any] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bars.add_task(stage, total=total)
-            bars.update(tasks[stage], completed=done, total=total)
-
-        yield update
-
-
-def _run(action: Callable[[], None]) -> None:
-    try:
-        action()
-    except BioexitError as exc:
-        err.print(f"[bold red]error[/] ({type(exc).__name__}): {escape(str(exc))}")
-        raise typer.Exit(2) from exc
-
+from bioexit.cli._base import (
+    DataOption,
+    JsonOption,
+    app,
+    bench_app,
+    cli_settings,
+    data_dir,
+    emit,
+    out,
+    progress_bars,
+    run,
+)
+from bioexit.errors import ConfigError
+from bioexit.settings import DetectorConfig, EmbedderConfig
 
 # --- commands ----------------------------------------------------------------------------
 
@@ -91,7 +34,7 @@ def info(as_json: JsonOption = False) -> None:
     def action() -> None:
         from bioexit.engine import build_embedder, calibration_table
 
-        settings = _settings()
+        settings = cli_settings()
         info = build_embedder(settings.embedder).info
         table = calibration_table(settings.embedder, info)
         result = {
@@ -106,9 +49,9 @@ def info(as_json: JsonOption = False) -> None:
         def render(r: dict[str, Any]) -> None:
             out.print_json(data=r)
 
-        _emit(result, as_json, render)
+        emit(result, as_json, render)
 
-    _run(action)
+    run(action)
 
 
 @app.command()
@@ -119,7 +62,7 @@ def detect(image: Path, as_json: JsonOption = False) -> None:
         from bioexit.engine import build_detector
         from bioexit.imaging import read_image
 
-        settings = _settings()
+        settings = cli_settings()
         detections = build_detector(settings.detector).detect(read_image(image, limits=settings.images))
         result = [
             {
@@ -136,9 +79,9 @@ def detect(image: Path, as_json: JsonOption = False) -> None:
                 table.add_row(str(i), str(r["box"]), f"{r['box'][2] - r['box'][0]:.0f}", f"{r['score']:.3f}")
             out.print(table)
 
-        _emit(result, as_json, render)
+        emit(result, as_json, render)
 
-    _run(action)
+    run(action)
 
 
 @app.command()
@@ -155,7 +98,7 @@ def verify(
         from bioexit.errors import NoFaceError
         from bioexit.imaging import read_image
 
-        settings = _settings()
+        settings = cli_settings()
         engine = FaceEngine.from_settings(settings)
         faces = []
         for path in (probe, reference):
@@ -171,9 +114,9 @@ def verify(
             "threshold": round(v.threshold, 4),
             "fmr": v.fmr,
         }
-        _emit(result, as_json, lambda r: out.print(f"{'MATCH' if r['match'] else 'NO MATCH'} {r}"))
+        emit(result, as_json, lambda r: out.print(f"{'MATCH' if r['match'] else 'NO MATCH'} {r}"))
 
-    _run(action)
+    run(action)
 
 
 @app.command()
@@ -184,9 +127,9 @@ def demo(data: DataOption = None, as_json: JsonOption = False) -> None:
         from bioexit.bench.dataset import load_dataset
         from bioexit.demo import run_demo
 
-        settings = _settings()
-        dataset = load_dataset(_data_dir(data, settings))
-        with _progress(not as_json) as progress:
+        settings = cli_settings()
+        dataset = load_dataset(data_dir(data, settings))
+        with progress_bars(not as_json) as progress:
             result = run_demo(dataset, settings, progress)
 
         def render(r: dict[str, Any]) -> None:
@@ -206,9 +149,9 @@ def demo(data: DataOption = None, as_json: JsonOption = False) -> None:
             summary = {k: v for k, v in r.items() if k != "rows"}
             out.print(summary)
 
-        _emit(result, as_json, render)
+        emit(result, as_json, render)
 
-    _run(action)
+    run(action)
 
 
 @bench_app.command("faces")
@@ -243,7 +186,7 @@ def bench_faces(
         from bioexit.embedding.types import Embedder
         from bioexit.engine import build_detector, build_embedder
 
-        settings = _settings()
+        settings = cli_settings()
         reference: str = settings.detector.kind
         detectors: dict[str, Detector] = {reference: build_detector(settings.detector)}
         for spec in compare or []:
@@ -251,7 +194,7 @@ def bench_faces(
         embedders: dict[str, Embedder] = {settings.embedder.kind: build_embedder(settings.embedder)}
         for spec in compare_embedder or []:
             embedders[spec] = build_embedder(_parse_spec(spec, EmbedderConfig))
-        dataset = load_dataset(_data_dir(data, settings))  # after the options are known to be valid
+        dataset = load_dataset(data_dir(data, settings))  # after the options are known to be valid
         options = FacesBenchOptions(
             widths=tuple(int(w) for w in widths.split(",")),
             seed=seed,
@@ -259,13 +202,13 @@ def bench_faces(
             det_plot=out_dir / "det_curve.png",
             limits=settings.images,
         )
-        with _progress(True) as progress:
+        with progress_bars(True) as progress:
             result = run_faces_bench(dataset, detectors, embedders, reference, options, progress)
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        _emit(result, as_json, lambda r: out.print_json(data=r))
+        emit(result, as_json, lambda r: out.print_json(data=r))
 
-    _run(action)
+    run(action)
 
 
 def _parse_spec(spec: str, union: Any) -> Any:
@@ -297,9 +240,9 @@ def bench_calibrate(
         from bioexit.bench.dataset import load_dataset
         from bioexit.engine import build_detector, build_embedder
 
-        settings = _settings()
-        dataset = load_dataset(_data_dir(data, settings))
-        with _progress(True) as progress:
+        settings = cli_settings()
+        dataset = load_dataset(data_dir(data, settings))
+        with progress_bars(True) as progress:
             table = calibrate(
                 dataset,
                 build_detector(settings.detector),
@@ -319,10 +262,6 @@ def bench_calibrate(
             "written_to": str(out_file) if out_file else None,
             **table.extra,
         }
-        _emit(result, as_json, lambda r: out.print_json(data=r))
+        emit(result, as_json, lambda r: out.print_json(data=r))
 
-    _run(action)
-
-
-def main() -> None:
-    app()
+    run(action)

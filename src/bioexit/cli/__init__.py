@@ -1,0 +1,12 @@
+"""The ``bioexit`` command line. Every command that reports takes ``--json``."""
+
+from __future__ import annotations
+
+from bioexit.cli import faces as _faces  # noqa: F401  (registers its commands)
+from bioexit.cli._base import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()
