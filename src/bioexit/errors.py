@@ -7,6 +7,10 @@ input without reading the source.
     BioexitError                    base of everything below
     ├── ConfigError                 settings or a backend config are invalid
     ├── DataError                   a dataset folder is not laid out as documented
+    │   └── EncounterError          an encounter folder or one of its frames cannot be used
+    │       ├── EncounterFormatError  encounter.json is missing or breaks its schema
+    │       ├── UnknownCameraError  a frame names a camera the encounter does not list
+    │       └── MissingFrameError   a frame file named by encounter.json is absent
     ├── ImageError                  an image was refused; nothing was decoded
     │   ├── ImageFileError          the image file is missing or cannot be read
     │   ├── EmptyImageError         zero bytes, or an empty array
@@ -61,6 +65,22 @@ class ConfigError(BioexitError):
 
 class DataError(BioexitError):
     """A dataset folder (faces, labels.csv) is missing or not laid out as documented."""
+
+
+class EncounterError(DataError):
+    """An encounter folder, or one frame of it, cannot be used."""
+
+
+class EncounterFormatError(EncounterError):
+    """``encounter.json`` is missing, is not JSON, or breaks the published schema."""
+
+
+class UnknownCameraError(EncounterError):
+    """A frame names a camera id that the encounter's camera list does not hold."""
+
+
+class MissingFrameError(EncounterError):
+    """A frame file named by ``encounter.json`` is not in the encounter folder."""
 
 
 class ImageError(BioexitError):
