@@ -23,13 +23,16 @@ input without reading the source.
     │   ├── ModelFileError          model file missing, unreadable or wrong sha256
     │   └── ModelMismatchError      templates of two different models compared
     ├── NoFaceError                 a face was required and none was found
+    │   └── NoPortraitError         a document page or chip portrait holds no usable face
     ├── MatchingError               a comparison cannot be made as asked
     │   ├── CalibrationError        a calibration table is missing or malformed
     │   ├── UnsupportedFMRError     the table cannot back the requested false-match rate
     │   └── GalleryError            gallery misuse (duplicate id, empty gallery)
     ├── DocumentError               a travel document cannot be read as asked
     │   ├── MRZFormatError          a machine-readable zone has the wrong shape or characters
-    │   └── MRZCheckDigitError      a check digit does not match its field
+    │   ├── MRZCheckDigitError      a check digit does not match its field
+    │   ├── DocumentKindError       a zone does not fit the document kind stated for it
+    │   └── MRZNotFoundError        no machine-readable zone band was found on a page image
     ├── CryptoError                 sealing or opening protected data failed
     │   ├── KeyUnavailableError     a master or data key is unknown, or was destroyed (crypto-erase)
     │   └── IntegrityError          sealed data or its context was altered; nothing is returned
@@ -131,6 +134,10 @@ class NoFaceError(BioexitError):
     """A face was required (enrolment, verification) and none was found."""
 
 
+class NoPortraitError(NoFaceError):
+    """A document data page or chip portrait holds no face that could be its portrait."""
+
+
 class MatchingError(BioexitError):
     """A comparison cannot be made as asked."""
 
@@ -157,6 +164,14 @@ class MRZFormatError(DocumentError):
 
 class MRZCheckDigitError(DocumentError):
     """A check digit does not match its field (ICAO 9303 part 3, 7-3-1 weighting)."""
+
+
+class DocumentKindError(DocumentError):
+    """A zone's format or document code does not fit the document kind stated for it."""
+
+
+class MRZNotFoundError(DocumentError):
+    """No machine-readable zone band was found on a document page image."""
 
 
 class CryptoError(BioexitError):
