@@ -7,13 +7,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from tests.documents.test_mrz import SPECIMENS
 
 from bioexit.detection.types import RGBImage
 from bioexit.documents import find_mrz_band
 from bioexit.errors import EmptyImageError, MRZNotFoundError, UnsupportedImageError
 from bioexit.imaging import read_image
 from bioexit.settings import ImageLimits
-from tests.documents.test_mrz import SPECIMENS
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -64,7 +64,7 @@ def test_page_without_a_zone_is_refused() -> None:
 
 def test_one_line_alone_is_not_a_zone() -> None:
     page = synthetic_page(SPECIMENS["TD3"])
-    top, bottom = find_mrz_band(page).lines
+    top, _ = find_mrz_band(page).lines
     page[top.y1 - 2 : top.y2 + 2, :] = 255
     with pytest.raises(MRZNotFoundError, match="got 1 candidate line"):
         find_mrz_band(page)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tests.documents.test_mrz import SPECIMENS, replace, td1, td2, td3
 
 from bioexit.documents import KIND_RULES, DocumentKind, parse_mrz
 from bioexit.errors import DocumentError, DocumentKindError, MRZCheckDigitError
-
-from tests.documents.test_mrz import SPECIMENS, replace, td1, td2, td3
 
 TODAY = date(2024, 6, 1)
 

@@ -65,7 +65,7 @@ def test_faces_below_the_band_are_not_candidates() -> None:
 
 
 def test_only_faces_below_the_band_is_no_portrait() -> None:
-    with pytest.raises(NoPortraitError, match="above the machine-readable zone.*got 1 face"):
+    with pytest.raises(NoPortraitError, match=r"above the machine-readable zone.*got 1 face"):
         choose_portrait([face(200, 700, 300)], PAGE, band=BAND)
 
 
