@@ -11,7 +11,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bioexit.cli._base import JsonOption, app, cli_settings, emit, out, run
+from bioexit.cli._base import (
+    DataOption,
+    JsonOption,
+    app,
+    bench_app,
+    cli_settings,
+    emit,
+    out,
+    progress_bars,
+    run,
+)
 from bioexit.errors import DocumentError, ImageFileError, MRZFormatError
 
 document_app = typer.Typer(help="Travel documents: read a machine-readable zone, enrol the portrait.")
@@ -162,5 +172,33 @@ def enrol(
             out.print(f"  quality: {r['quality']}")
 
         emit(result, as_json, render)
+
+    run(action)
+
+
+@bench_app.command("documents")
+def bench_documents(
+    documents: Annotated[Path, typer.Option("--documents", help="folder of data-page images")],
+    data: DataOption = None,
+    repeats: Annotated[int, typer.Option(min=1, help="timed runs per page (median)")] = 5,
+    as_json: JsonOption = False,
+) -> None:
+    """Portrait enrolment on data pages and JPEG 2000 chips: boxes, quality, verdicts, ms, pass rates."""
+
+    def action() -> None:
+        from bioexit.bench.dataset import load_dataset
+        from bioexit.bench.documents import run_documents_bench
+        from bioexit.engine import FaceEngine, build_matcher
+
+        settings = cli_settings()
+        engine = FaceEngine.from_settings(settings)
+        matcher = build_matcher(settings, engine.embedder.info)
+        folder = data or settings.data_dir
+        faces = load_dataset(folder) if folder is not None else None
+        with progress_bars(True) as progress:
+            result = run_documents_bench(
+                documents, engine, matcher, settings.images, faces=faces, repeats=repeats, progress=progress
+            )
+        emit(result, as_json, lambda r: out.print_json(data=r))
 
     run(action)
