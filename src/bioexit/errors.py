@@ -11,6 +11,7 @@ input without reading the source.
     │       ├── EncounterFormatError  encounter.json is missing or breaks its schema
     │       ├── UnknownCameraError  a frame names a camera the encounter does not list
     │       └── MissingFrameError   a frame file named by encounter.json is absent
+    ├── StayError                   stay dates contradict each other, or a stay rule is malformed
     ├── ImageError                  an image was refused; nothing was decoded
     │   ├── ImageFileError          the image file is missing or cannot be read
     │   ├── EmptyImageError         zero bytes, or an empty array
@@ -84,6 +85,10 @@ class UnknownCameraError(EncounterError):
 
 class MissingFrameError(EncounterError):
     """A frame file named by ``encounter.json`` is not in the encounter folder."""
+
+
+class StayError(BioexitError):
+    """Stay dates contradict each other (exit before entry), or a stay rule cannot hold."""
 
 
 class ImageError(BioexitError):
