@@ -238,6 +238,12 @@ def test_chip_portrait_round_trip_matches_the_original_photo(
     assert portrait.crop.shape[1] == 360
     matcher = build_matcher(Settings(), engine().embedder.info, 1e-3)
     assert matcher.verify(portrait.template, original.template).match
+    # As a reference, the chip also matches the same person's other photos (2 here).
+    same = [other for other in dataset.images if other.identity == item.identity and other.path != item.path]
+    assert same
+    for other in same:
+        _, probe = _photo_face(other.path)
+        assert probe is not None and matcher.verify(portrait.template, probe.template).match, other.path
     # One photo of every other identity: none may match the chip at FMR 1e-3.
     seen = {item.identity}
     for other in dataset.images:
