@@ -11,6 +11,7 @@ input without reading the source.
     │       ├── EncounterFormatError  encounter.json is missing or breaks its schema
     │       ├── UnknownCameraError  a frame names a camera the encounter does not list
     │       └── MissingFrameError   a frame file named by encounter.json is absent
+    ├── StayError                   stay dates contradict each other, or a stay rule is malformed
     ├── ImageError                  an image was refused; nothing was decoded
     │   ├── ImageFileError          the image file is missing or cannot be read
     │   ├── EmptyImageError         zero bytes, or an empty array
@@ -23,13 +24,16 @@ input without reading the source.
     │   ├── ModelFileError          model file missing, unreadable or wrong sha256
     │   └── ModelMismatchError      templates of two different models compared
     ├── NoFaceError                 a face was required and none was found
+    │   └── NoPortraitError         a document page or chip portrait holds no usable face
     ├── MatchingError               a comparison cannot be made as asked
     │   ├── CalibrationError        a calibration table is missing or malformed
     │   ├── UnsupportedFMRError     the table cannot back the requested false-match rate
     │   └── GalleryError            gallery misuse (duplicate id, empty gallery)
     ├── DocumentError               a travel document cannot be read as asked
     │   ├── MRZFormatError          a machine-readable zone has the wrong shape or characters
-    │   └── MRZCheckDigitError      a check digit does not match its field
+    │   ├── MRZCheckDigitError      a check digit does not match its field
+    │   ├── DocumentKindError       a zone does not fit the document kind stated for it
+    │   └── MRZNotFoundError        no machine-readable zone band was found on a page image
     ├── CryptoError                 sealing or opening protected data failed
     │   ├── KeyUnavailableError     a master or data key is unknown, or was destroyed (crypto-erase)
     │   └── IntegrityError          sealed data or its context was altered; nothing is returned
@@ -83,6 +87,10 @@ class MissingFrameError(EncounterError):
     """A frame file named by ``encounter.json`` is not in the encounter folder."""
 
 
+class StayError(BioexitError):
+    """Stay dates contradict each other (exit before entry), or a stay rule cannot hold."""
+
+
 class ImageError(BioexitError):
     """An image was refused before or while decoding. Nothing partial is returned."""
 
@@ -131,6 +139,10 @@ class NoFaceError(BioexitError):
     """A face was required (enrolment, verification) and none was found."""
 
 
+class NoPortraitError(NoFaceError):
+    """A document data page or chip portrait holds no face that could be its portrait."""
+
+
 class MatchingError(BioexitError):
     """A comparison cannot be made as asked."""
 
@@ -157,6 +169,14 @@ class MRZFormatError(DocumentError):
 
 class MRZCheckDigitError(DocumentError):
     """A check digit does not match its field (ICAO 9303 part 3, 7-3-1 weighting)."""
+
+
+class DocumentKindError(DocumentError):
+    """A zone's format or document code does not fit the document kind stated for it."""
+
+
+class MRZNotFoundError(DocumentError):
+    """No machine-readable zone band was found on a document page image."""
 
 
 class CryptoError(BioexitError):

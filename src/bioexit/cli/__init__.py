@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bioexit.cli import documents as _documents  # noqa: F401  (registers its commands)
 from bioexit.cli import faces as _faces  # noqa: F401  (registers its commands)
 from bioexit.cli._base import app
 

@@ -19,9 +19,9 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Literal
 
-from bioexit.errors import ConfigError, MRZCheckDigitError, MRZFormatError
+from bioexit.errors import ConfigError, DocumentKindError, MRZCheckDigitError, MRZFormatError
 
-__all__ = ["MRZ", "DocumentKind", "MRZFormat", "Sex", "check_digit", "parse_mrz"]
+__all__ = ["KIND_RULES", "MRZ", "DocumentKind", "KindRule", "MRZFormat", "Sex", "check_digit", "parse_mrz"]
 
 MRZFormat = Literal["TD1", "TD2", "TD3", "MRV-A", "MRV-B"]
 Sex = Literal["F", "M", "X"]
@@ -55,7 +55,8 @@ class DocumentKind(Enum):
 
     BORDER_CROSSING_CARD is never derived: we found no source for the code that the US
     B1/B2 border crossing card carries in its MRZ, so it is left to callers who know the
-    document by other means.
+    document by other means: ``parse_mrz(..., kind=DocumentKind.BORDER_CROSSING_CARD)``,
+    which checks the zone against that kind's :data:`KIND_RULES`.
     """
 
     PASSPORT = "passport"
@@ -65,6 +66,41 @@ class DocumentKind(Enum):
     BORDER_CROSSING_CARD = "border-crossing-card"
     ID_CARD = "id-card"
     OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class KindRule:
+    """What an MRZ must look like to be a document of one kind: its formats and code letters."""
+
+    formats: frozenset[MRZFormat]
+    code_letters: frozenset[str]  # the first character of the document code
+
+
+_CARD_LETTERS = frozenset("IAC")  # Doc 9303 part 5: the official travel documents in TD1/TD2 sizes
+_ALL_FORMATS: frozenset[MRZFormat] = frozenset(("TD1", "TD2", "TD3", "MRV-A", "MRV-B"))
+
+KIND_RULES: dict[DocumentKind, KindRule] = {
+    # Passport books are TD3 (part 4); passport cards, green cards and border crossing cards
+    # are ID-1 sized, so TD1 (part 5); visas are MRV-A or MRV-B (part 7).
+    DocumentKind.PASSPORT: KindRule(frozenset(("TD3",)), frozenset("P")),
+    DocumentKind.PASSPORT_CARD: KindRule(frozenset(("TD1",)), _CARD_LETTERS),
+    DocumentKind.VISA: KindRule(frozenset(("MRV-A", "MRV-B")), frozenset("V")),
+    DocumentKind.PERMANENT_RESIDENT_CARD: KindRule(frozenset(("TD1",)), _CARD_LETTERS),
+    DocumentKind.BORDER_CROSSING_CARD: KindRule(frozenset(("TD1",)), _CARD_LETTERS),
+    DocumentKind.ID_CARD: KindRule(frozenset(("TD1", "TD2")), _CARD_LETTERS),
+    DocumentKind.OTHER: KindRule(_ALL_FORMATS, frozenset(_LETTERS)),
+}
+"""Each kind's MRZ formats and document-code letters; an explicit kind is checked against it."""
+
+# A kind derived from the zone that an explicit kind may only repeat, never contradict.
+_DEFINITE = frozenset(
+    (
+        DocumentKind.PASSPORT,
+        DocumentKind.VISA,
+        DocumentKind.PASSPORT_CARD,
+        DocumentKind.PERMANENT_RESIDENT_CARD,
+    )
+)
 
 
 def _value(char: str) -> int:
@@ -173,8 +209,16 @@ class _Raw:
     nationality_at: tuple[int, int]
 
 
-def parse_mrz(text: str | Sequence[str], *, today: date | None = None) -> MRZ:
+def parse_mrz(
+    text: str | Sequence[str], *, today: date | None = None, kind: DocumentKind | None = None
+) -> MRZ:
     """Parse and validate a zone given as one string (split into lines) or as its lines.
+
+    ``kind`` (default: derived from the zone, see :class:`DocumentKind`) states what the
+    document is where the caller knows better than the zone can say, e.g. a border crossing
+    card. The zone must have one of that kind's formats and code letters (:data:`KIND_RULES`),
+    and may not contradict a definite derived kind (a ``P`` zone is a passport, never a visa);
+    otherwise :class:`DocumentKindError`.
 
     ``today`` (default: the current date) anchors the two-digit years: a birth date is put
     in the latest century that is not in the future, an expiry date in the century that
@@ -208,10 +252,14 @@ def parse_mrz(text: str | Sequence[str], *, today: date | None = None) -> MRZ:
     for check in checks:
         _verify(check)
 
+    derived = _kind(fmt, code, issuing_state)
+    if kind is not None:
+        _check_kind(kind, derived, fmt, code)
+
     return MRZ(
         format=fmt,
         document_code=code,
-        kind=_kind(fmt, code, issuing_state),
+        kind=kind or derived,
         issuing_state=issuing_state,
         surname=surname,
         given_names=given_names,
@@ -460,6 +508,28 @@ def _sex(raw: str, line: int, position: int) -> Sex:
     raise MRZFormatError(
         f"sex (line {line}, position {position}) is not a sex code", expected="F, M, X or <", got=raw
     )
+
+
+def _check_kind(kind: DocumentKind, derived: DocumentKind, fmt: MRZFormat, code: str) -> None:
+    rule = KIND_RULES[kind]
+    if fmt not in rule.formats:
+        raise DocumentKindError(
+            f"a {kind.value} does not carry a {fmt} zone",
+            expected=" or ".join(sorted(rule.formats)),
+            got=fmt,
+        )
+    if code[0] not in rule.code_letters:
+        raise DocumentKindError(
+            f"a {kind.value} does not have document code {code!r}",
+            expected="a code starting with " + " or ".join(sorted(rule.code_letters)),
+            got=code,
+        )
+    if derived in _DEFINITE and derived is not kind:
+        raise DocumentKindError(
+            f"the zone says {derived.value} (document code {code!r}), not {kind.value}",
+            expected=derived.value,
+            got=kind.value,
+        )
 
 
 def _kind(fmt: MRZFormat, code: str, issuing_state: str) -> DocumentKind:

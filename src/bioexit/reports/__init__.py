@@ -1,0 +1,1 @@
+"""Reports over departure and entry records; ``stays`` holds the pure stay rules."""
