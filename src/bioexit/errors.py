@@ -35,9 +35,10 @@ input without reading the source.
     │   └── IntegrityError          sealed data or its context was altered; nothing is returned
     ├── AuditError                  an audit event was refused (no purpose, raw data, naive time)
     │   └── AuditIntegrityError     the audit log was edited, cut, reordered or is malformed
-    └── AccessError                 the caller may not do this
-        ├── AuthenticationError     no, unknown or wrong credentials (HTTP 401)
-        └── PermissionDeniedError   authenticated, but the role or port does not allow it (HTTP 403)
+    ├── AccessError                 the caller may not do this
+    │   ├── AuthenticationError     no, unknown or wrong credentials (HTTP 401)
+    │   └── PermissionDeniedError   authenticated, but the role or port does not allow it (HTTP 403)
+    └── OverloadedError             the processing queue is full; retry later (HTTP 503)
 """
 
 from __future__ import annotations
@@ -194,3 +195,7 @@ class AuthenticationError(AccessError):
 
 class PermissionDeniedError(AccessError):
     """The caller is known, but none of its roles (or ports) allows this action."""
+
+
+class OverloadedError(BioexitError):
+    """Every worker is busy and the queue is full. Nothing was accepted; retry later."""

@@ -30,6 +30,7 @@ STATUS: dict[type[errors.BioexitError], int] = {
     errors.DocumentError: 422,
     errors.NoFaceError: 422,
     errors.MatchingError: 422,
+    errors.OverloadedError: 503,
     errors.AuditError: 503,  # the audit log could not take the entry: the search was refused
     errors.ConfigError: 400,
 }
@@ -62,7 +63,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, errors.BioexitError)
         status = status_for(exc)
         name = type(exc).__name__
-        return problem(status, name, str(exc), request.url.path, kind=f"/problems/{_slug(name)}")
+        response = problem(status, name, str(exc), request.url.path, kind=f"/problems/{_slug(name)}")
+        if isinstance(exc, errors.OverloadedError):
+            response.headers["Retry-After"] = "1"
+        return response
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
