@@ -177,3 +177,15 @@ def test_errors_are_problem_json(clock: Clock) -> None:
         assert invalid.status_code == 422 and invalid.json()["errors"][0]["loc"][-1] == "password"
         extra = client.post("/v1/sessions", json={"username": "a", "password": "b", "role": "admin"})
         assert extra.status_code == 422
+
+
+def test_metrics_need_a_supervisor_and_count_requests(clock: Clock) -> None:
+    app, authenticator = _app(clock)
+    authenticator.add_user("sam", PASSWORD, frozenset({Role.SUPERVISOR}), all_ports=True)
+    with TestClient(app) as client:
+        client.get("/v1/health")
+        officer = authenticator.login("olivia", PASSWORD)
+        assert client.get("/v1/metrics", headers={"Authorization": f"Bearer {officer}"}).status_code == 403
+        supervisor = authenticator.login("sam", PASSWORD)
+        text = client.get("/v1/metrics", headers={"Authorization": f"Bearer {supervisor}"}).text
+    assert 'bioexit_http_requests_total{method="GET",route="/v1/health",status="200"} 1.0' in text

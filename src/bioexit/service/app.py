@@ -12,13 +12,16 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from bioexit.errors import ConfigError
-from bioexit.service.access import SESSION_COOKIE, allow, public, undeclared_routes
+from bioexit.service.access import SESSION_COOKIE, allow, declared_roles, public, undeclared_routes
 from bioexit.service.auth import Principal, Role
 from bioexit.service.credentials import Authenticator, CredentialStore, MemoryCredentialStore
 from bioexit.service.limits import BodySizeLimit, RateLimiter, retry_after
+from bioexit.service.metrics import ServiceMetrics
 from bioexit.service.problems import install_problem_handlers, problem
 from bioexit.settings import Settings
 
@@ -72,7 +75,18 @@ def create_app(
         credentials or MemoryCredentialStore(), clock, session_seconds=config.session_hours * 3600
     )
     limiter = RateLimiter(config.rate_per_second, config.rate_burst, clock)
+    metrics = app.state.metrics = ServiceMetrics.create()
     install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = route.path if isinstance(route, APIRoute) else "unmatched"  # bounded label set
+        metrics.requests.labels(request.method, template, str(response.status_code)).inc()
+        metrics.latency.labels(request.method, template).observe(time.perf_counter() - started)
+        return response
 
     @app.middleware("http")
     async def rate_limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -112,6 +126,17 @@ def _add_routes(app: FastAPI) -> None:
         """Readiness: the process can take work."""
         return Health(status="ready")
 
+    @app.get(
+        f"{v1}/metrics",
+        dependencies=[allow(Role.ADMIN, Role.SUPERVISOR)],
+        response_class=PlainTextResponse,
+        tags=["operations"],
+    )
+    async def metrics(request: Request) -> PlainTextResponse:
+        """Prometheus metrics (text exposition format)."""
+        body = request.app.state.metrics.exposition()
+        return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
     @app.post(f"{v1}/sessions", dependencies=[public()], status_code=201, tags=["auth"])
     async def login(body: LoginRequest, request: Request, response: Response) -> SessionResponse:
         """Log a person in; the token also comes back as an HttpOnly cookie for the web UI."""
@@ -148,10 +173,6 @@ def _add_routes(app: FastAPI) -> None:
 
 def route_table(app: FastAPI) -> list[dict[str, Any]]:
     """Every API route with the roles it allows (for docs and the authorisation walk)."""
-    from fastapi.routing import APIRoute
-
-    from bioexit.service.access import declared_roles
-
     rows = []
     for route in app.routes:
         if isinstance(route, APIRoute):
