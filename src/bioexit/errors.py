@@ -37,8 +37,12 @@ input without reading the source.
     ├── CryptoError                 sealing or opening protected data failed
     │   ├── KeyUnavailableError     a master or data key is unknown, or was destroyed (crypto-erase)
     │   └── IntegrityError          sealed data or its context was altered; nothing is returned
-    └── AuditError                  an audit event was refused (no purpose, raw data, naive time)
-        └── AuditIntegrityError     the audit log was edited, cut, reordered or is malformed
+    ├── AuditError                  an audit event was refused (no purpose, raw data, naive time)
+    │   └── AuditIntegrityError     the audit log was edited, cut, reordered or is malformed
+    ├── AccessError                 the caller may not do this
+    │   ├── AuthenticationError     no, unknown or wrong credentials (HTTP 401)
+    │   └── PermissionDeniedError   authenticated, but the role or port does not allow it (HTTP 403)
+    └── OverloadedError             the processing queue is full; retry later (HTTP 503)
 """
 
 from __future__ import annotations
@@ -199,3 +203,19 @@ class AuditError(BioexitError):
 class AuditIntegrityError(AuditError):
     """The audit log was altered: an entry edited, removed or moved, a stored row
     malformed, or the log does not reach its anchored head."""
+
+
+class AccessError(BioexitError):
+    """The caller may not do what it asked."""
+
+
+class AuthenticationError(AccessError):
+    """Credentials are missing, unknown or wrong. The message never repeats a secret."""
+
+
+class PermissionDeniedError(AccessError):
+    """The caller is known, but none of its roles (or ports) allows this action."""
+
+
+class OverloadedError(BioexitError):
+    """Every worker is busy and the queue is full. Nothing was accepted; retry later."""

@@ -123,6 +123,16 @@ class MatchingConfig(_Strict):
         return value
 
 
+class ServiceConfig(_Strict):
+    mode: Literal["development", "production"] = Field(
+        "development", description="production refuses demo accounts and default passwords"
+    )
+    max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="larger requests get 413")
+    rate_per_second: float = Field(20.0, gt=0, description="average requests per second per caller")
+    rate_burst: int = Field(40, ge=1, description="requests a caller may send at once")
+    session_hours: float = Field(8.0, gt=0, le=24)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BIOEXIT_",
@@ -135,6 +145,7 @@ class Settings(BaseSettings):
     embedder: EmbedderConfig = Field(default_factory=DlibResnetEmbedderConfig)
     images: ImageLimits = Field(default_factory=ImageLimits)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
     data_dir: Path | None = Field(None, description="default for --data (labelled faces folder)")
 
 

@@ -1,0 +1,64 @@
+"""A bounded pool for CPU-heavy work (vehicle processing, enrolment).
+
+Lane submissions must never pile up without limit: when every worker is busy and the queue
+is full, ``submit`` raises OverloadedError at once, and the API answers 503 with
+Retry-After. A vehicle is acknowledged only after its work finished and was committed, so a
+refused submission is safe to retry and nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+from bioexit.errors import OverloadedError
+
+T = TypeVar("T")
+
+
+class BoundedWorkers:
+    def __init__(self, workers: int, queue: int) -> None:
+        if workers < 1 or queue < 0:
+            raise ValueError(f"expected workers >= 1 and queue >= 0, got {workers}, {queue}")
+        self.capacity = workers + queue
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bioexit-work")
+        self._slots = threading.BoundedSemaphore(self.capacity)
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        if not self._slots.acquire(blocking=False):
+            raise OverloadedError(
+                "processing queue full",
+                expected=f"at most {self.capacity} jobs in flight",
+                got=self.capacity + 1,
+            )
+        with self._lock:
+            self._in_flight += 1
+        try:
+            future = self._pool.submit(fn)
+        except BaseException:
+            self._release(None)
+            raise
+        future.add_done_callback(self._release)
+        return future
+
+    def _release(self, _future: object) -> None:
+        with self._lock:
+            self._in_flight -= 1
+        self._slots.release()
+
+    async def run(self, fn: Callable[[], T], timeout: float) -> T:
+        """Submit and await; on timeout the job still finishes (and commits) in the background."""
+        future = self.submit(fn)
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from bioexit.errors import OverloadedError
+from bioexit.service.events import Broadcaster
+from bioexit.service.workers import BoundedWorkers
+
+
+def test_full_queue_refuses_at_once_and_recovers() -> None:
+    workers = BoundedWorkers(workers=1, queue=1)
+    gate = threading.Event()
+    first = workers.submit(gate.wait)
+    second = workers.submit(lambda: "queued")
+    with pytest.raises(OverloadedError, match="at most 2 jobs"):
+        workers.submit(lambda: "refused")
+    gate.set()
+    assert first.result(5) is True and second.result(5) == "queued"
+    assert workers.submit(lambda: "again").result(5) == "again"
+    assert workers.in_flight == 0
+    workers.shutdown()
+
+
+def test_a_failing_job_frees_its_slot() -> None:
+    workers = BoundedWorkers(workers=1, queue=0)
+
+    def boom() -> None:
+        raise RuntimeError("job failed")
+
+    with pytest.raises(RuntimeError):
+        workers.submit(boom).result(5)
+    assert workers.submit(lambda: 1).result(5) == 1
+    workers.shutdown()
+
+
+def test_subscribers_get_events_in_order_and_slow_ones_see_a_gap() -> None:
+    async def scenario() -> list[str]:
+        broadcaster = Broadcaster(per_subscriber=2)
+        stream = broadcaster.stream(heartbeat=5)
+        assert await anext(stream) == ": connected\n\n"
+        for n in range(5):  # published from another thread, as the workers do
+            await asyncio.to_thread(broadcaster.publish, "departure", {"n": n})
+        await asyncio.sleep(0.05)
+        chunks = [await anext(stream) for _ in range(3)]
+        await stream.aclose()
+        assert broadcaster.subscribers == 0
+        return chunks
+
+    gap, fourth, fifth = asyncio.run(scenario())
+    assert gap.startswith("id: 4\nevent: gap\n") and '"dropped": 3' in gap
+    assert 'data: {"n": 3}' in fourth and 'data: {"n": 4}' in fifth
