@@ -456,6 +456,7 @@ class RecordsStore:
                     fingerprint=fingerprint,
                 )
             )
+            session.flush()  # no ORM relationships: parents are flushed before their children
             for capture in captures:
                 category, delete_after, store = plans[capture.capture_key]
                 session.add(
