@@ -112,6 +112,8 @@ class Sweeper:
             f, t, g = self._execute(intent_capture)
             captures, files, templates, gallery = captures + 1, files + f, templates + t, gallery + g
         temp = self._temp_files()
+        # Always: a sweep killed after its deletions but before this step left old copies behind.
+        self.store.purge_old_versions()
         return SweepReport(recorded, captures, files, templates, gallery, temp)
 
     def _record_intents(self) -> int:

@@ -970,6 +970,22 @@ class RecordsStore:
         ).scalars():
             row.sealed = erase(Sealed.from_bytes(row.sealed)).to_bytes()
 
+    def purge_old_versions(self) -> None:
+        """Drop old copies of deleted or erased rows the database still holds: SQLite's WAL is
+        checkpointed and truncated (``secure_delete`` already zeroes freed cells); PostgreSQL
+        vacuums the tables that held keys (dead tuples are then reusable, not zeroed)."""
+        if self.engine.dialect.name == "sqlite":
+            raw = self.engine.raw_connection()  # outside any transaction (no BEGIN IMMEDIATE)
+            try:
+                cursor = raw.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                cursor.close()
+            finally:
+                raw.close()
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM blobs, templates")
+
     def needs_rewrap_count(self) -> int:
         current = self.provider.current_key_id
         with Session(self.engine) as session:
