@@ -43,7 +43,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | N
         return
     base = postgres_url()
     if base is None:
-        pytest.skip(f"PostgreSQL tests need ${POSTGRES_ENV} (run: eval \"$(bash scripts/postgres.sh)\")")
+        pytest.skip(f'PostgreSQL tests need ${POSTGRES_ENV} (run: eval "$(bash scripts/postgres.sh)")')
     yield from fresh_postgres_database(base)
 
 
@@ -85,7 +85,10 @@ def gallery() -> MemoryEncounterGallery:
 
 @pytest.fixture
 def store(
-    records_config: RecordsConfig, clock: FakeClock, provider: StaticKeyProvider, gallery: MemoryEncounterGallery
+    records_config: RecordsConfig,
+    clock: FakeClock,
+    provider: StaticKeyProvider,
+    gallery: MemoryEncounterGallery,
 ) -> Iterator[RecordsStore]:
     with RecordsStore.open(records_config, clock=clock, provider=provider, gallery=gallery) as opened:
         yield opened
@@ -130,7 +133,9 @@ def postgres_dump(url: str) -> bytes:
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     out = []
     with psycopg.connect(plain) as connection:
-        tables = [r[0] for r in connection.execute("SELECT tablename FROM pg_tables WHERE schemaname='public'")]
+        tables = [
+            r[0] for r in connection.execute("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+        ]
         for table in tables:
             for row in connection.execute(f'SELECT * FROM "{table}"'):
                 for value in row:

@@ -30,8 +30,12 @@ def count(store: RecordsStore, table: type[m.Base]) -> int:
 def test_confirmed_decision_becomes_a_departure_linked_to_the_latest_entry(store: RecordsStore) -> None:
     traveller = store.add_traveller("non_citizen")
     store.record_entry(traveller, port="P9", admitted_on=date(2025, 6, 1), admit_until=date(2025, 9, 1))
-    latest = store.record_entry(traveller, port="P9", admitted_on=date(2026, 2, 1), admit_until=date(2026, 5, 1))
-    store.record_entry(traveller, port="P9", admitted_on=date(2026, 4, 1), admit_until=None)  # after departure
+    latest = store.record_entry(
+        traveller, port="P9", admitted_on=date(2026, 2, 1), admit_until=date(2026, 5, 1)
+    )
+    store.record_entry(
+        traveller, port="P9", admitted_on=date(2026, 4, 1), admit_until=None
+    )  # after departure
     ack = store.record_encounter(
         encounter(),
         [capture("occ-0", 1)],
@@ -46,7 +50,9 @@ def test_confirmed_decision_becomes_a_departure_linked_to_the_latest_entry(store
         assert session.execute(select(m.Capture.traveller_id)).scalar_one() == traveller
 
 
-def test_no_match_waits_for_an_officer_and_becomes_a_departure_only_when_confirmed(store: RecordsStore) -> None:
+def test_no_match_waits_for_an_officer_and_becomes_a_departure_only_when_confirmed(
+    store: RecordsStore,
+) -> None:
     traveller = store.add_traveller("non_citizen")
     ack = store.record_encounter(
         encounter(), [capture("occ-0", 1)], [DecisionRecord("dec-1", "no_match", "1:N-encounters", "occ-0")]
@@ -54,7 +60,9 @@ def test_no_match_waits_for_an_officer_and_becomes_a_departure_only_when_confirm
     assert ack.departures == () and ack.pending_reviews == ("dec-1",)
     assert count(store, m.Departure) == 0 and store.pending_reviews() == ["dec-1"]
     with pytest.raises(RecordsError, match="reason"):
-        store.adjudicate("dec-1", officer="officer-7", outcome="confirmed", reason=" ", traveller_id=traveller)
+        store.adjudicate(
+            "dec-1", officer="officer-7", outcome="confirmed", reason=" ", traveller_id=traveller
+        )
     with pytest.raises(RecordsError, match="name the traveller"):
         store.adjudicate("dec-1", officer="officer-7", outcome="confirmed", reason="document checked")
     result = store.adjudicate(
@@ -69,7 +77,9 @@ def test_no_match_waits_for_an_officer_and_becomes_a_departure_only_when_confirm
 
 
 def test_a_rejected_no_match_records_no_departure(store: RecordsStore) -> None:
-    store.record_encounter(encounter(), [capture("occ-0", 1)], [DecisionRecord("dec-1", "no_match", "1:N", "occ-0")])
+    store.record_encounter(
+        encounter(), [capture("occ-0", 1)], [DecisionRecord("dec-1", "no_match", "1:N", "occ-0")]
+    )
     result = store.adjudicate("dec-1", officer="officer-7", outcome="rejected", reason="not the traveller")
     assert result.departure_id is None and count(store, m.Departure) == 0
 
@@ -156,4 +166,6 @@ def test_late_ingest_of_a_citizen_past_the_deadline_keeps_no_photo(store: Record
     ack = store.record_encounter(
         encounter(), [capture("occ-0", 1)], [DecisionRecord("d", "confirmed", "1:1", "occ-0", traveller)]
     )
-    assert ack.stored_captures == () and list(store.blobs.names()) == [] and count(store, m.StoredTemplate) == 0
+    assert (
+        ack.stored_captures == () and list(store.blobs.names()) == [] and count(store, m.StoredTemplate) == 0
+    )

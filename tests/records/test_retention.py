@@ -28,13 +28,20 @@ READER = {"actor": "officer-1", "role": "officer", "purpose": "secondary inspect
 
 
 def crossing(
-    store: RecordsStore, encounter_id: str, traveller: str | None, seed: int, at: datetime = T0, noise: float = 0.0,
+    store: RecordsStore,
+    encounter_id: str,
+    traveller: str | None,
+    seed: int,
+    at: datetime = T0,
+    noise: float = 0.0,
     base_seed: int | None = None,
 ) -> tuple[bytes, np.ndarray]:
     image, vector = face_jpeg(seed), template(seed, noise, base_seed)
-    decisions = [DecisionRecord(f"d-{encounter_id}", "confirmed", "1:1-document", "occ-0", traveller)] if traveller else [
-        DecisionRecord(f"d-{encounter_id}", "no_match", "1:N-encounters", "occ-0")
-    ]
+    decisions = (
+        [DecisionRecord(f"d-{encounter_id}", "confirmed", "1:1-document", "occ-0", traveller)]
+        if traveller
+        else [DecisionRecord(f"d-{encounter_id}", "no_match", "1:N-encounters", "occ-0")]
+    )
     store.record_encounter(
         EncounterRecord(encounter_id, "P1", "L1", at),
         [CaptureRecord("occ-0", image, 0.9, at, vector, None, "cam-1")],
@@ -45,10 +52,14 @@ def crossing(
 
 def capture_id(store: RecordsStore, encounter_id: str) -> str:
     with Session(store.engine) as session:
-        return session.execute(select(m.Capture.id).where(m.Capture.encounter_id == encounter_id)).scalar_one()
+        return session.execute(
+            select(m.Capture.id).where(m.Capture.encounter_id == encounter_id)
+        ).scalar_one()
 
 
-def stored_everywhere(store: RecordsStore, config: RecordsConfig, gallery: MemoryEncounterGallery, needle: bytes) -> bool:
+def stored_everywhere(
+    store: RecordsStore, config: RecordsConfig, gallery: MemoryEncounterGallery, needle: bytes
+) -> bool:
     return needle in everything_on_disk(config) or any(
         np.asarray(row).tobytes() == needle for row in gallery.gallery._rows
     )
@@ -61,7 +72,11 @@ def stored_forms(store: RecordsStore, encounter_id: str) -> list[bytes]:
     with Session(store.engine) as session:
         blobs = session.execute(select(m.Blob).where(m.Blob.capture_id == cid)).scalars().all()
         forms = [store.blobs.read(b.path) for b in blobs] + [b.wrapped_key for b in blobs]
-        forms += list(session.execute(select(m.StoredTemplate.sealed).where(m.StoredTemplate.capture_id == cid)).scalars())
+        forms += list(
+            session.execute(
+                select(m.StoredTemplate.sealed).where(m.StoredTemplate.capture_id == cid)
+            ).scalars()
+        )
     assert len(forms) == 5
     return forms
 
@@ -78,7 +93,9 @@ def test_policy_table_names_every_category_once() -> None:
     rows = policy(RetentionConfig(citizen_encounter_hours=6, noncitizen_encounter_days=30))
     categories = [row.category for row in rows]
     assert len(set(categories)) == len(categories)
-    assert {"citizen_encounter", "unknown_encounter", "citizen_opted_out", "noncitizen_encounter"} <= set(categories)
+    assert {"citizen_encounter", "unknown_encounter", "citizen_opted_out", "noncitizen_encounter"} <= set(
+        categories
+    )
     table = policy_markdown(RetentionConfig())
     assert "| `citizen_encounter` |" in table and "12 h" in table and "14 days" in table
 
@@ -168,7 +185,10 @@ def test_non_citizen_second_crossing_matches_the_first_crossing_encounter_photo(
 
 
 def test_non_citizen_photos_are_kept_for_the_period_then_leave_store_and_gallery(
-    records_config: RecordsConfig, clock: FakeClock, provider: StaticKeyProvider, gallery: MemoryEncounterGallery
+    records_config: RecordsConfig,
+    clock: FakeClock,
+    provider: StaticKeyProvider,
+    gallery: MemoryEncounterGallery,
 ) -> None:
     config = records_config.model_copy(update={"retention": RetentionConfig(noncitizen_encounter_days=7)})
     with RecordsStore.open(config, clock=clock, provider=provider, gallery=gallery) as store:
@@ -231,7 +251,10 @@ def _sweep_child(config: RecordsConfig, provider: StaticKeyProvider, now: dateti
 
 
 def test_a_sweep_killed_at_any_point_is_finished_by_the_next(
-    records_config: RecordsConfig, clock: FakeClock, provider: StaticKeyProvider, gallery: MemoryEncounterGallery
+    records_config: RecordsConfig,
+    clock: FakeClock,
+    provider: StaticKeyProvider,
+    gallery: MemoryEncounterGallery,
 ) -> None:
     with RecordsStore.open(records_config, clock=clock, provider=provider, gallery=gallery) as store:
         citizen = store.add_traveller("citizen")
@@ -264,15 +287,22 @@ def test_a_sweep_killed_at_any_point_is_finished_by_the_next(
         os.waitpid(pid, 0)
     assert kills > 0
     gallery_after = MemoryEncounterGallery(MODEL)
-    with RecordsStore.open(records_config, clock=FakeClock(later), provider=provider, gallery=gallery_after) as store:
+    with RecordsStore.open(
+        records_config, clock=FakeClock(later), provider=provider, gallery=gallery_after
+    ) as store:
         Sweeper(store).sweep()
         with Session(store.engine) as session:
             assert set(session.execute(select(m.Capture.state)).scalars()) == {"deleted"}
             assert session.execute(select(func.count()).select_from(m.Blob)).scalar_one() == 0
             assert session.execute(select(func.count()).select_from(m.StoredTemplate)).scalar_one() == 0
-            assert session.execute(
-                select(func.count()).select_from(m.DeletionIntent).where(m.DeletionIntent.done_at.is_(None))
-            ).scalar_one() == 0
+            assert (
+                session.execute(
+                    select(func.count())
+                    .select_from(m.DeletionIntent)
+                    .where(m.DeletionIntent.done_at.is_(None))
+                ).scalar_one()
+                == 0
+            )
         assert list(store.blobs.names()) == []
         dump = everything_on_disk(records_config)
         assert not any(needle in dump for needle in needles)
@@ -296,5 +326,13 @@ def test_gallery_entries_are_removed_even_when_the_sweep_dies_after_recording_in
 
 def test_store_data_dir_holds_nothing_else(records_config: RecordsConfig, store: RecordsStore) -> None:
     names = {p.name for p in Path(records_config.data_dir).iterdir()}
-    assert names <= {"blobs", "hash.key", "audit-head.json", "audit-head.lock", "records.sqlite3",
-                     "records.sqlite3-wal", "records.sqlite3-shm", "keyring.json"}
+    assert names <= {
+        "blobs",
+        "hash.key",
+        "audit-head.json",
+        "audit-head.lock",
+        "records.sqlite3",
+        "records.sqlite3-wal",
+        "records.sqlite3-shm",
+        "keyring.json",
+    }
