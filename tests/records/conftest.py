@@ -42,6 +42,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | N
         yield None
         return
     base = postgres_url()
+    if base is None and os.environ.get("CI"):
+        pytest.fail(f"CI must run the PostgreSQL tests: ${POSTGRES_ENV} is unset (.ci/run starts the server)")
     if base is None:
         pytest.skip(f'PostgreSQL tests need ${POSTGRES_ENV} (run: eval "$(bash scripts/postgres.sh)")')
     yield from fresh_postgres_database(base)
