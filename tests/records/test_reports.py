@@ -56,7 +56,7 @@ def test_exactly_90_is_allowed_and_91_is_over() -> None:
 def test_several_stays_add_up_and_overlaps_count_once() -> None:
     trips = [Stay(day(0), day(29)), Stay(day(60), day(89)), Stay(day(120), day(149))]
     assert rolling_stay(trips, day(149)).days_used == 90
-    assert first_breach(trips + [Stay(day(150), day(150))], day(200)) == day(150)
+    assert first_breach([*trips, Stay(day(150), day(150))], day(200)) == day(150)
     assert days_in_window([Stay(day(0), day(9)), Stay(day(5), day(14))], day(14)) == 15
 
 
@@ -151,7 +151,10 @@ def test_departures_per_port_lane_and_day(store: RecordsStore, filled: dict[str,
 
 
 def test_report_commands_print_json_and_csv(
-    store: RecordsStore, filled: dict[str, str], records_config: RecordsConfig, monkeypatch: pytest.MonkeyPatch
+    store: RecordsStore,
+    filled: dict[str, str],
+    records_config: RecordsConfig,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("BIOEXIT_RECORDS__DATA_DIR", str(records_config.data_dir))
     if records_config.database_url:

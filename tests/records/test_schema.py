@@ -41,7 +41,7 @@ def test_migrations_build_exactly_the_models(records_config: RecordsConfig) -> N
     engine = make_engine(database_url(records_config))
     try:
         assert upgrade(engine) == head_revision()
-        assert TABLES <= set(table_names(engine))
+        assert set(table_names(engine)) >= TABLES
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             diff = compare_metadata(context, Base.metadata)
@@ -99,6 +99,8 @@ def test_records_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("BIOEXIT_RECORDS__RETENTION__NONCITIZEN_ENCOUNTER_DAYS", "30")
     monkeypatch.setenv("BIOEXIT_RECORDS__KEYS__KIND", "env")
     settings = load_settings()
-    assert settings.records.data_dir == tmp_path and settings.records.retention.noncitizen_encounter_days == 30
+    assert (
+        settings.records.data_dir == tmp_path and settings.records.retention.noncitizen_encounter_days == 30
+    )
     assert settings.records.keys.kind == "env"
     assert database_url(settings.records) == f"sqlite:///{tmp_path}/records.sqlite3"
