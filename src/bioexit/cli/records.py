@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bioexit.cli._base import JsonOption, app, cli_settings, emit, out, run
+from bioexit.cli._base import JsonOption, app, bench_app, cli_settings, emit, out, run
 from bioexit.errors import ConfigError
 
 db_app = typer.Typer(help="The records database.", no_args_is_help=True)
@@ -271,5 +271,24 @@ def records_reconcile(
         with _open_store() as store:
             report = reconcile(store, grace=timedelta(minutes=grace_minutes))
         emit(asdict(report), as_json, lambda r: out.print_json(data=r))
+
+    run(action)
+
+
+@bench_app.command("records")
+def bench_records_command(
+    encounters: Annotated[int, typer.Option("--encounters", min=5, help="encounters of each kind")] = 200,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="a scratch PostgreSQL database (default: SQLite)")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per-encounter cost of durable, sealed, audited ingest; sweep, rotation and verify times."""
+
+    def action() -> None:
+        from bioexit.bench.records import bench_records
+
+        result = bench_records(encounters, database_url)
+        emit(result, as_json, lambda r: out.print_json(data=r))
 
     run(action)

@@ -56,13 +56,15 @@ class HeadAnchor:
     def read(self) -> tuple[Head, Head | None]:
         try:
             body = json.loads(self.path.read_text(encoding="ascii"))
+            head = (int(body["head"][0]), str(body["head"][1]))
+            pending = body.get("pending")
+            return head, None if not pending else (int(pending[0]), str(pending[1]))
         except FileNotFoundError:
             return EMPTY_HEAD, None
-        except (OSError, ValueError) as exc:
-            raise AuditIntegrityError(f"audit head anchor {self.path} is unreadable: {exc}") from None
-        head = tuple(body["head"])
-        pending = tuple(body["pending"]) if body.get("pending") else None
-        return (int(head[0]), str(head[1])), (None if pending is None else (int(pending[0]), str(pending[1])))
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise AuditIntegrityError(
+                f"audit head anchor {self.path} is unreadable ({type(exc).__name__})"
+            ) from None
 
     def _write(self, head: Head, pending: Head | None) -> None:
         tmp = self.path.with_suffix(".tmp")

@@ -47,7 +47,6 @@ from bioexit.crypto import (
 )
 from bioexit.embedding.types import Template
 from bioexit.errors import (
-    AuditWriteError,
     ConfigError,
     RecordConflictError,
     RecordNotFoundError,
@@ -880,6 +879,30 @@ class RecordsStore:
         vector = open_template(Sealed.from_bytes(sealed_bytes), record_id=template_id, provider=self.provider)
         return Template(vector.astype(np.float32), info[0], info[1], info[2])  # type: ignore[arg-type]
 
+    def read_document_template(
+        self, document_id: str, *, actor: str, role: str, purpose: str | None
+    ) -> Template:
+        """The reference template of a document portrait (for a 1:1 search), after the read is audited."""
+        with Session(self.engine) as session:
+            row = session.execute(
+                select(m.StoredTemplate)
+                .where(m.StoredTemplate.document_id == document_id)
+                .order_by(m.StoredTemplate.created_at.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if row is None:
+                raise RecordNotFoundError(
+                    "document has no stored template", expected="an enrolled document", got=document_id
+                )
+            template_id, sealed_bytes, info = (
+                row.id,
+                row.sealed,
+                (row.model_id, row.model_version, row.metric),
+            )
+        self._audit_read(actor, role, purpose, self.ref("document", document_id), "template")
+        vector = open_template(Sealed.from_bytes(sealed_bytes), record_id=template_id, provider=self.provider)
+        return Template(vector, info[0], info[1], info[2])  # type: ignore[arg-type]
+
     def encounter_gallery_templates(
         self, model_key: str, *, actor: str, role: str, purpose: str | None
     ) -> Iterator[tuple[str, str, Template]]:
@@ -1089,4 +1112,4 @@ def _thumbnail(image: bytes) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["AuditWriteError", "RecordsStore", "RotationReport", "key_provider", "load_hash_key"]
+__all__ = ["RecordsStore", "RotationReport", "key_provider", "load_hash_key"]
