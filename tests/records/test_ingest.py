@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bioexit.documents.mrz import DocumentKind
 from bioexit.errors import RecordConflictError, RecordNotFoundError, RecordsError
 from bioexit.records import models as m
 from bioexit.records.store import RecordsStore
@@ -136,11 +137,11 @@ def test_travellers_documents_and_entries(store: RecordsStore) -> None:
         store.add_traveller("martian")  # type: ignore[arg-type]
     traveller = store.add_traveller("citizen", opt_out=True)
     assert store.traveller(traveller) == ("citizen", True)
-    document = store.add_document(traveller, "passport_card", "C03005988", issuing_state="UTO")
+    document = store.add_document(traveller, "passport-card", "C03005988", issuing_state="UTO")
     assert store.find_document("C03005988") == (document, traveller)
     assert store.find_document("C03005989") is None
     with pytest.raises(RecordConflictError):
-        store.add_document(traveller, "passport", "C03005988")
+        store.add_document(traveller, DocumentKind.PASSPORT, "C03005988")
     with pytest.raises(RecordsError, match="document kind"):
         store.add_document(traveller, "library_card", "1")
     store.add_document_template(document, template(3))

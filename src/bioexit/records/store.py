@@ -45,6 +45,7 @@ from bioexit.crypto import (
     seal_template,
     write_keyring,
 )
+from bioexit.documents.mrz import DocumentKind
 from bioexit.embedding.types import Template
 from bioexit.errors import (
     ConfigError,
@@ -250,13 +251,14 @@ class RecordsStore:
     def add_document(
         self,
         traveller_id: str,
-        kind: str,
+        kind: str | DocumentKind,
         number: str,
         *,
         issuing_state: str | None = None,
         expiry_date: date | None = None,
     ) -> str:
         """Keep a travel document: its number sealed, and a keyed hash of it to find it by."""
+        kind = kind.value if isinstance(kind, DocumentKind) else kind
         if kind not in DOCUMENT_KINDS:
             raise RecordsError("unknown document kind", expected=" | ".join(DOCUMENT_KINDS), got=kind)
         if not number:

@@ -8,20 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol, runtime_checkable
 
+from bioexit.documents.mrz import DocumentKind
 from bioexit.embedding.types import Template
 
 Citizenship = Literal["citizen", "non_citizen", "unknown"]
 CITIZENSHIPS: tuple[Citizenship, ...] = ("citizen", "non_citizen", "unknown")
-DocumentKindName = Literal[
-    "passport", "passport_card", "visa", "permanent_resident_card", "border_crossing_card"
-]
-DOCUMENT_KINDS: tuple[str, ...] = (
-    "passport",
-    "passport_card",
-    "visa",
-    "permanent_resident_card",
-    "border_crossing_card",
-)
+# The values of ``bioexit.documents.DocumentKind`` (passport, passport-card, visa, ...).
+DOCUMENT_KINDS: tuple[str, ...] = tuple(kind.value for kind in DocumentKind)
 DecisionOutcome = Literal["confirmed", "no_match"]
 ReviewOutcome = Literal["confirmed", "rejected"]
 
