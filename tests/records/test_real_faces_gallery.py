@@ -66,7 +66,7 @@ def test_second_crossing_matches_the_first_crossings_encounter_photo_on_real_fac
             store.record_encounter(
                 EncounterRecord(f"first-{index}", "P1", "L1", T0),
                 [CaptureRecord("occ-0", jpeg, 0.9, T0, template)],
-                [DecisionRecord(f"first-{index}-d", "confirmed", "1:1-document", "occ-0", travellers[identity])],
+                [DecisionRecord(f"f{index}-d", "confirmed", "1:1-document", "occ-0", travellers[identity])],
             )
         clock.advance(timedelta(days=2))  # days later, after sweeps: kept, unlike a citizen's
         Sweeper(store).sweep()
