@@ -35,9 +35,46 @@ def postgres_url() -> str | None:
     return os.environ.get(POSTGRES_ENV) or None
 
 
+@pytest.fixture(scope="session")
+def shared_postgres() -> Iterator[str | None]:
+    """One migrated database per session, emptied before each test that uses it."""
+    base = postgres_url()
+    if base is None:
+        yield None
+        return
+    from bioexit.records.db import make_engine, upgrade
+
+    for url in fresh_postgres_database(base):
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+def empty_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from bioexit.audit.chain import GENESIS_HASH
+    from bioexit.records.db import make_engine
+    from bioexit.records.models import Base
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            connection.execute(
+                text("INSERT INTO audit_head (id, sequence, entry_hash) VALUES (1, -1, :genesis)"),
+                {"genesis": GENESIS_HASH},
+            )
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
-    """``None`` for the default SQLite file, else the URL of a fresh PostgreSQL database."""
+    """``None`` for the default SQLite file, else a PostgreSQL URL: the session's shared database,
+    emptied, or for tests marked ``own_database`` a new, empty database of their own."""
     if request.param == "sqlite":
         yield None
         return
@@ -46,7 +83,12 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | N
         pytest.fail(f"CI must run the PostgreSQL tests: ${POSTGRES_ENV} is unset (.ci/run starts the server)")
     if base is None:
         pytest.skip(f'PostgreSQL tests need ${POSTGRES_ENV} (run: eval "$(bash scripts/postgres.sh)")')
-    yield from fresh_postgres_database(base)
+    if request.node.get_closest_marker("own_database") is not None:
+        yield from fresh_postgres_database(base)
+        return
+    shared = request.getfixturevalue("shared_postgres")
+    empty_postgres(shared)
+    yield shared
 
 
 def fresh_postgres_database(base: str) -> Iterator[str]:

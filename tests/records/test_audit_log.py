@@ -114,6 +114,7 @@ def _drop_append_only_guard(engine: Engine) -> None:
             connection.exec_driver_sql("DROP TRIGGER audit_entries_no_delete")
 
 
+@pytest.mark.own_database
 def test_the_table_refuses_updates_and_deletes(store: RecordsStore) -> None:
     populate(store)
     for statement in (
@@ -167,6 +168,7 @@ def _tamper(engine: Engine, name: str) -> None:
         connection.exec_driver_sql(statement)
 
 
+@pytest.mark.own_database
 @pytest.mark.parametrize("name", sorted(TAMPERING))
 def test_audit_verify_catches_and_names_the_first_bad_entry(
     store: RecordsStore, records_config: RecordsConfig, monkeypatch: pytest.MonkeyPatch, name: str
@@ -208,6 +210,7 @@ def test_a_search_or_read_without_a_purpose_is_refused_and_never_runs(store: Rec
     assert ran == [] and len(store.audit.entries()) == before
 
 
+@pytest.mark.own_database
 def test_when_the_log_cannot_be_written_the_search_is_refused(store: RecordsStore) -> None:
     populate(store)
     with store.engine.begin() as connection:
@@ -225,6 +228,7 @@ def test_when_the_log_cannot_be_written_the_search_is_refused(store: RecordsStor
     assert ran == []
 
 
+@pytest.mark.own_database
 def test_when_the_log_is_read_only_the_read_is_refused(
     store: RecordsStore, records_config: RecordsConfig
 ) -> None:

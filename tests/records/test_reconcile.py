@@ -62,3 +62,49 @@ def test_document_reference_template_read_is_audited(store: RecordsStore) -> Non
     assert got.vector.tobytes() == template(5).vector.tobytes() and got.model_key == template(5).model_key
     last = store.audit.entries()[-1].event
     assert last.subject_ref == store.ref("document", document) and last.purpose == READER["purpose"]
+
+
+def test_a_failing_gallery_does_not_hide_a_committed_encounter(store: RecordsStore) -> None:
+    class BrokenGallery:
+        def add(self, entry_id: str, subject_id: str, template: object) -> None:
+            raise RuntimeError("gallery backend down")
+
+        def remove(self, ids: object) -> None:
+            raise RuntimeError("gallery backend down")
+
+    store.gallery = BrokenGallery()  # type: ignore[assignment]
+    visitor = store.add_traveller("non_citizen")
+    now = store.clock.now()
+    ack = store.record_encounter(
+        EncounterRecord("enc-1", "P1", "L1", now),
+        [CaptureRecord("occ-0", face_jpeg(1), 0.9, now, template(1))],
+        [DecisionRecord("d-1", "confirmed", "1:1", "occ-0", visitor)],
+    )
+    assert len(ack.departures) == 1 and store.audit.verify().ok
+
+
+def test_sweep_policy_and_reconcile_commands(
+    store: RecordsStore,
+    records_config,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from bioexit.cli import app
+
+    monkeypatch.setenv("BIOEXIT_RECORDS__DATA_DIR", str(records_config.data_dir))
+    if records_config.database_url:
+        monkeypatch.setenv("BIOEXIT_RECORDS__DATABASE_URL", records_config.database_url)
+    runner = CliRunner()
+    policy = json.loads(runner.invoke(app, ["retention", "policy", "--json"]).output)
+    assert policy[0]["category"] == "citizen_encounter"
+    swept = runner.invoke(app, ["retention", "sweep", "--json"])
+    assert swept.exit_code == 0 and json.loads(swept.output)["captures_deleted"] == 0
+    reconciled = runner.invoke(app, ["records", "reconcile", "--json"])
+    assert reconciled.exit_code == 0 and json.loads(reconciled.output)["rows_missing_total"] == 0
+    refused = runner.invoke(
+        app, ["retention", "sweep"], env={"BIOEXIT_RECORDS__RETENTION__CITIZEN_ENCOUNTER_HOURS": "13"}
+    )
+    assert refused.exit_code == 2 and "at most 12 h" in refused.output

@@ -21,6 +21,8 @@ from bioexit.records.db import (
 from bioexit.records.models import Base
 from bioexit.settings import RecordsConfig, load_settings
 
+pytestmark = pytest.mark.own_database
+
 TABLES = {
     "travellers",
     "documents",

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import os
 import secrets
 import uuid
@@ -73,6 +74,7 @@ from bioexit.records.types import (
 from bioexit.settings import EnvKeysConfig, RecordsConfig, RetentionConfig
 
 T = TypeVar("T")
+_log = logging.getLogger("bioexit.records")
 
 HASH_KEY_FILE = "hash.key"
 KEYRING_FILE = "keyring.json"
@@ -423,8 +425,7 @@ class RecordsStore:
             if isinstance(exc, SQLAlchemyError):
                 raise RecordsError(f"encounter could not be recorded ({type(exc).__name__})") from exc
             raise
-        for callback in after_commit:
-            callback()
+        _run_after_commit(after_commit)
         return ack
 
     def _commit_encounter(
@@ -1057,6 +1058,17 @@ class _WriteSession:
                 self._session.rollback()
         finally:
             self._session.close()
+
+
+def _run_after_commit(callbacks: Sequence[Callable[[], None]]) -> None:
+    """Anchor updates and gallery adds after a commit: their failure must not hide the commit
+    from the caller (the encounter is stored; a replay returns its acknowledgement). The anchor
+    keeps the pending head; a gallery rebuilt from the records gets the missing entry."""
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            _log.exception("after-commit step failed; the encounter itself is committed")
 
 
 def _who_per_capture(
