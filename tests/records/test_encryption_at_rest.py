@@ -182,9 +182,32 @@ def test_file_keyring_is_made_once_with_mode_0600_and_rotation_cli_adds_a_key(
         for capture_id, (image, _raw) in kept.items():
             assert store.read_capture_image(capture_id, **READER) == image
     # Retire the old key: everything still opens, because everything was re-wrapped.
-    keyring = Keyring.from_json(keyring_path.read_text()).without_key(first)
-    write_keyring(keyring_path, keyring)
+    retired = CliRunner().invoke(app, ["keys", "retire", first, "--json"])
+    assert retired.exit_code == 0, retired.output
+    assert first not in Keyring.from_json(keyring_path.read_text()).keys
     with RecordsStore.open(records_config, clock=clock, provider=None) as store:
         for capture_id, (image, _raw) in kept.items():
             assert store.read_capture_image(capture_id, **READER) == image
     assert FileKeysConfig().kind == "file"
+
+
+def test_a_key_still_in_use_is_not_retired(
+    records_config: RecordsConfig, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from bioexit.cli import app
+
+    with RecordsStore.open(records_config, clock=clock) as store:
+        fill(store)
+    keyring_path = records_config.data_dir / "keyring.json"
+    first = json.loads(keyring_path.read_text())["current"]
+    monkeypatch.setenv("BIOEXIT_RECORDS__DATA_DIR", str(records_config.data_dir))
+    if records_config.database_url:
+        monkeypatch.setenv("BIOEXIT_RECORDS__DATABASE_URL", records_config.database_url)
+    write_keyring(keyring_path, Keyring.from_json(keyring_path.read_text()).with_new_key("mk-next"))
+    refused = CliRunner().invoke(app, ["keys", "retire", first])
+    assert refused.exit_code == 2 and "11 records are still wrapped" in refused.output
+    assert first in Keyring.from_json(keyring_path.read_text()).keys

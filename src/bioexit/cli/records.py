@@ -198,6 +198,38 @@ def keys_rotate(
     run(action)
 
 
+@keys_app.command("retire")
+def keys_retire(key_id: str, as_json: JsonOption = False) -> None:
+    """Remove a master key from the keyring file once no record is wrapped under it."""
+
+    def action() -> None:
+        from bioexit.crypto import load_keyring, write_keyring
+        from bioexit.records.store import KEYRING_FILE, RecordsStore
+        from bioexit.settings import FileKeysConfig
+
+        config = cli_settings().records
+        if not isinstance(config.keys, FileKeysConfig):
+            raise ConfigError(
+                "keys can be retired from a keyring file only", expected="file", got=config.keys.kind
+            )
+        with RecordsStore.open(config) as store:
+            still = store.records_under_key(key_id)
+        if still:
+            raise ConfigError(
+                f"{still} records are still wrapped under this key",
+                expected="0 (run keys rotate first)",
+                got=still,
+            )
+        path = config.keys.path or config.data_dir / KEYRING_FILE
+        keyring = load_keyring(path).without_key(key_id)
+        write_keyring(path, keyring)
+        emit(
+            {"retired": key_id, "current_key_id": keyring.current}, as_json, lambda r: out.print_json(data=r)
+        )
+
+    run(action)
+
+
 @audit_app.command("verify")
 def audit_verify(as_json: JsonOption = False) -> None:
     """Check the audit log: names the first edited, removed or reordered entry. Exit 1 if bad."""
@@ -241,17 +273,30 @@ def retention_policy(as_json: JsonOption = False) -> None:
 
 
 @retention_app.command("sweep")
-def retention_sweep(as_json: JsonOption = False) -> None:
-    """Delete everything due (run it every records.retention.sweep_interval_minutes)."""
+def retention_sweep(
+    loop: Annotated[
+        bool,
+        typer.Option("--loop", help="sweep every records.retention.sweep_interval_minutes, until stopped"),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete everything due. Run it every sweep interval (cron, a timer, or --loop)."""
 
     def action() -> None:
+        import time
         from dataclasses import asdict
 
         from bioexit.records.retention import Sweeper
 
         with _open_store() as store:
-            report = Sweeper(store).sweep()
-        emit(asdict(report), as_json, lambda r: out.print_json(data=r))
+            sweeper = Sweeper(store)
+            while True:
+                began = time.monotonic()
+                emit(asdict(sweeper.sweep()), as_json, lambda r: out.print_json(data=r))
+                if not loop:
+                    return
+                interval = store.retention.sweep_interval_minutes * 60
+                time.sleep(max(0.0, interval - (time.monotonic() - began)))
 
     run(action)
 

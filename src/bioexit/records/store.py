@@ -1012,6 +1012,17 @@ class RecordsStore:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM blobs, templates")
 
+    def records_under_key(self, key_id: str) -> int:
+        """How many live (not erased) data keys are wrapped under master key ``key_id``."""
+        with Session(self.engine) as session:
+            rows: list[m.Blob | m.StoredTemplate | m.Document] = []
+            rows += session.execute(select(m.Blob).where(m.Blob.key_id == key_id)).scalars()
+            rows += session.execute(
+                select(m.StoredTemplate).where(m.StoredTemplate.key_id == key_id)
+            ).scalars()
+            rows += session.execute(select(m.Document).where(m.Document.key_id == key_id)).scalars()
+            return sum(1 for row in rows if not _is_erased(row))
+
     def needs_rewrap_count(self) -> int:
         current = self.provider.current_key_id
         with Session(self.engine) as session:
@@ -1058,6 +1069,12 @@ class _WriteSession:
                 self._session.rollback()
         finally:
             self._session.close()
+
+
+def _is_erased(row: m.Blob | m.StoredTemplate | m.Document) -> bool:
+    if isinstance(row, m.Blob):
+        return row.wrapped_key == ERASED_KEY
+    return Sealed.from_bytes(row.sealed if isinstance(row, m.StoredTemplate) else row.number_sealed).erased
 
 
 def _run_after_commit(callbacks: Sequence[Callable[[], None]]) -> None:
