@@ -336,3 +336,44 @@ def test_store_data_dir_holds_nothing_else(records_config: RecordsConfig, store:
         "records.sqlite3-shm",
         "keyring.json",
     }
+
+
+def test_opting_out_later_deletes_what_was_kept(
+    store: RecordsStore, records_config: RecordsConfig, gallery: MemoryEncounterGallery
+) -> None:
+    citizen = store.add_traveller("citizen")
+    image, vector = crossing(store, "enc-1", citizen, seed=81)
+    kept = stored_forms(store, "enc-1")
+    store.set_opt_out(citizen, True)  # keys destroyed at once; files go at the next sweep
+    with pytest.raises(KeyUnavailableError, match="crypto-erased"):
+        store.read_capture_image(capture_id(store, "enc-1"), **READER)
+    assert Sweeper(store).sweep().captures_deleted == 1
+    for needle in (image, vector, *kept):
+        assert not stored_everywhere(store, records_config, gallery, needle)
+
+
+def test_a_no_match_confirmed_as_an_opted_out_citizen_is_deleted(
+    store: RecordsStore, records_config: RecordsConfig, gallery: MemoryEncounterGallery
+) -> None:
+    citizen = store.add_traveller("citizen", opt_out=True)
+    image, _vector = crossing(store, "enc-1", None, seed=82)  # nobody known: kept up to 12 h
+    assert len(list(store.blobs.names())) == 2
+    store.adjudicate(
+        "d-enc-1", officer="officer-7", outcome="confirmed", reason="passport checked", traveller_id=citizen
+    )
+    assert Sweeper(store).sweep().captures_deleted == 1
+    assert list(store.blobs.names()) == [] and not stored_everywhere(store, records_config, gallery, image)
+
+
+def test_a_sweeper_without_the_gallery_reports_the_entries_it_could_not_reach(
+    records_config: RecordsConfig, clock: FakeClock, provider: StaticKeyProvider
+) -> None:
+    with RecordsStore.open(records_config, clock=clock, provider=provider) as store:
+        visitor = store.add_traveller("non_citizen")
+        crossing(store, "enc-1", visitor, seed=91)
+        clock.set(T0 + timedelta(days=15))
+        report = Sweeper(store).sweep()
+        assert report.captures_deleted == 1 and report.gallery_entries_removed == 0
+        assert report.gallery_entries_unreachable == 1
+        assert store.audit.entries()[-1].event.details["gallery_unreachable"] == 1
+        assert list(store.encounter_gallery_templates(MODEL.key, **READER)) == []  # a rebuild has none

@@ -91,6 +91,9 @@ class SweepReport:
     templates_deleted: int
     gallery_entries_removed: int
     temp_files_deleted: int
+    # Gallery members deleted by a sweeper with no gallery attached: a gallery held elsewhere
+    # must be rebuilt from the records (which no longer hold these entries).
+    gallery_entries_unreachable: int = 0
 
 
 class Sweeper:
@@ -107,14 +110,15 @@ class Sweeper:
 
     def sweep(self) -> SweepReport:
         recorded = self._record_intents()
-        captures = files = templates = gallery = 0
+        captures = files = templates = gallery = unreachable = 0
         for intent_capture in self._open_intents():
-            f, t, g = self._execute(intent_capture)
+            f, t, g, u = self._execute(intent_capture)
             captures, files, templates, gallery = captures + 1, files + f, templates + t, gallery + g
+            unreachable += u
         temp = self._temp_files()
         # Always: a sweep killed after its deletions but before this step left old copies behind.
         self.store.purge_old_versions()
-        return SweepReport(recorded, captures, files, templates, gallery, temp)
+        return SweepReport(recorded, captures, files, templates, gallery, temp, unreachable)
 
     def _record_intents(self) -> int:
         total = 0
@@ -132,17 +136,7 @@ class Sweeper:
                     .all()
                 )
                 for capture in rows:
-                    session.add(
-                        m.DeletionIntent(
-                            capture_id=capture.id,
-                            category=capture.category,
-                            reason="retention",
-                            recorded_at=now,
-                            done_at=None,
-                        )
-                    )
-                    capture.state = "deleting"
-                    self.store.crypto_erase_capture(session, capture.id)
+                    self.store.schedule_deletion(session, capture, reason="retention", at=now)
             total += len(rows)
             if len(rows) < self.batch:
                 return total
@@ -157,7 +151,7 @@ class Sweeper:
                 ).scalars()
             )
 
-    def _execute(self, capture_id: str) -> tuple[int, int, int]:
+    def _execute(self, capture_id: str) -> tuple[int, int, int, int]:
         with Session(self.store.engine) as session:
             capture = session.get(m.Capture, capture_id)
             assert capture is not None
@@ -170,10 +164,12 @@ class Sweeper:
             paths = list(
                 session.execute(select(m.Blob.path).where(m.Blob.capture_id == capture_id)).scalars()
             )
-        removed = 0
+        removed = unreachable = 0
         if member and template_ids and self.store.gallery is not None:
             self.store.gallery.remove(template_ids)
             removed = len(template_ids)
+        elif member and template_ids:
+            unreachable = len(template_ids)
         files = sum(self.store.blobs.delete(path) for path in paths)
         now = self.clock.now()
         with Session(self.store.engine) as session, session.begin():
@@ -197,14 +193,16 @@ class Sweeper:
                     "deleted",
                     details={
                         "category": category,
+                        "reason": intent.reason,
                         "files": len(paths),
                         "templates": len(template_ids),
                         "gallery_entries": removed,
+                        "gallery_unreachable": unreachable,
                     },
                 ),
             )
         done()
-        return files, len(template_ids), removed
+        return files, len(template_ids), removed, unreachable
 
     def _temp_files(self) -> int:
         limit = self.clock.now() - timedelta(minutes=self.store.retention.temp_file_minutes)

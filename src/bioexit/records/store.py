@@ -244,6 +244,30 @@ class RecordsStore:
                     "only citizens may opt out", expected="citizenship 'citizen'", got=traveller.citizenship
                 )
             traveller.opt_out = opt_out
+            if opt_out:  # what was kept before the opt-out goes now
+                captures = select(m.Capture).where(
+                    m.Capture.traveller_id == traveller_id, m.Capture.state == "stored"
+                )
+                for capture in session.execute(captures).scalars():
+                    self.schedule_deletion(session, capture, reason="opt_out")
+
+    def schedule_deletion(
+        self, session: Session, capture: m.Capture, *, reason: str, at: datetime | None = None
+    ) -> None:
+        """Record a deletion intent and destroy the capture's data keys, in the caller's transaction;
+        the sweeper removes files, rows and gallery entries (``retention.Sweeper``)."""
+        session.add(
+            m.DeletionIntent(
+                capture_id=capture.id,
+                category=capture.category,
+                reason=reason,
+                recorded_at=at or self._now(),
+                done_at=None,
+            )
+        )
+        capture.state = "deleting"
+        session.flush()
+        self.crypto_erase_capture(session, capture.id)
 
     def traveller(self, traveller_id: str) -> tuple[Citizenship, bool]:
         with Session(self.engine) as session:
@@ -771,6 +795,11 @@ class RecordsStore:
                 entry_id = self._latest_entry(session, traveller_id, encounter.started_at.date())
                 departure_id = self._add_departure(session, decision_id, record, traveller_id, entry_id)
                 decision.traveller_id = traveller_id
+                capture = session.get(m.Capture, decision.capture_id) if decision.capture_id else None
+                if capture is not None:
+                    capture.traveller_id = traveller_id
+                    if self._traveller(session, traveller_id).opt_out and capture.state == "stored":
+                        self.schedule_deletion(session, capture, reason="opt_out")
             decision.status = "adjudicated"
             decision.officer = officer
             decision.review_outcome = outcome
