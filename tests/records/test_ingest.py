@@ -77,6 +77,20 @@ def test_no_match_waits_for_an_officer_and_becomes_a_departure_only_when_confirm
         store.adjudicate("nope", officer="officer-8", outcome="rejected", reason="second look")
 
 
+def test_an_occupant_not_captured_goes_to_an_officer_with_the_lanes_reason(store: RecordsStore) -> None:
+    traveller = store.add_traveller("citizen")
+    ack = store.record_encounter(
+        encounter(), [], [DecisionRecord("d-1", "not_captured", "lane", reason="no usable face in any frame")]
+    )
+    assert ack.pending_reviews == ("d-1",) and ack.departures == ()
+    with Session(store.engine) as session:
+        assert session.execute(select(m.Decision.reason)).scalar_one() == "no usable face in any frame"
+    result = store.adjudicate(
+        "d-1", officer="officer-2", outcome="confirmed", reason="seen in person", traveller_id=traveller
+    )
+    assert result.departure_id is not None
+
+
 def test_a_rejected_no_match_records_no_departure(store: RecordsStore) -> None:
     store.record_encounter(
         encounter(), [capture("occ-0", 1)], [DecisionRecord("dec-1", "no_match", "1:N", "occ-0")]

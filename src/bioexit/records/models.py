@@ -177,8 +177,9 @@ class Decision(Base):
     encounter_id: Mapped[str] = mapped_column(ForeignKey("encounters.id"), index=True)
     capture_id: Mapped[str | None] = mapped_column(ForeignKey("captures.id"))
     traveller_id: Mapped[str | None] = mapped_column(ForeignKey("travellers.id"), index=True)
-    outcome: Mapped[str] = mapped_column(String(16))  # confirmed | no_match
+    outcome: Mapped[str] = mapped_column(String(16))  # confirmed | no_match | not_captured
     method: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), index=True)
     decided_at: Mapped[datetime]

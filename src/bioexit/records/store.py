@@ -60,6 +60,7 @@ from bioexit.records.blobs import BlobStore
 from bioexit.records.db import database_url, ensure_schema, make_engine
 from bioexit.records.types import (
     CITIZENSHIPS,
+    DECISION_OUTCOMES,
     DOCUMENT_KINDS,
     Acknowledgement,
     Adjudication,
@@ -533,6 +534,7 @@ class RecordsStore:
                         traveller_id=decision.traveller_id,
                         outcome=decision.outcome,
                         method=decision.method,
+                        reason=decision.reason,
                         score=decision.score,
                         status="final" if confirmed else "pending_review",
                         decided_at=now,
@@ -634,9 +636,9 @@ class RecordsStore:
                     "naive time in an encounter", expected="timezone-aware times", got=str(when)
                 )
         for decision in decisions:
-            if decision.outcome not in ("confirmed", "no_match"):
+            if decision.outcome not in DECISION_OUTCOMES:
                 raise RecordsError(
-                    "unknown decision outcome", expected="confirmed | no_match", got=decision.outcome
+                    "unknown decision outcome", expected=" | ".join(DECISION_OUTCOMES), got=decision.outcome
                 )
             if decision.outcome == "confirmed" and not decision.traveller_id:
                 raise RecordsError(
@@ -730,7 +732,7 @@ class RecordsStore:
             ).all()
             pending = session.execute(
                 select(m.Decision.id).where(
-                    m.Decision.encounter_id == encounter_id, m.Decision.outcome == "no_match"
+                    m.Decision.encounter_id == encounter_id, m.Decision.outcome != "confirmed"
                 )
             ).scalars()
             stored = session.execute(
@@ -1151,7 +1153,8 @@ def _fingerprint(
             for c in captures
         ),
         "decisions": sorted(
-            [d.decision_id, d.outcome, d.method, d.capture_key, d.traveller_id, d.score] for d in decisions
+            [d.decision_id, d.outcome, d.method, d.capture_key, d.traveller_id, d.score, d.reason]
+            for d in decisions
         ),
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()

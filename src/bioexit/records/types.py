@@ -15,7 +15,8 @@ Citizenship = Literal["citizen", "non_citizen", "unknown"]
 CITIZENSHIPS: tuple[Citizenship, ...] = ("citizen", "non_citizen", "unknown")
 # The values of ``bioexit.documents.DocumentKind`` (passport, passport-card, visa, ...).
 DOCUMENT_KINDS: tuple[str, ...] = tuple(kind.value for kind in DocumentKind)
-DecisionOutcome = Literal["confirmed", "no_match"]
+DecisionOutcome = Literal["confirmed", "no_match", "not_captured"]
+DECISION_OUTCOMES: tuple[DecisionOutcome, ...] = ("confirmed", "no_match", "not_captured")
 ReviewOutcome = Literal["confirmed", "rejected"]
 
 
@@ -47,7 +48,7 @@ class CaptureRecord:
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
     """The lane's decision about one occupant. ``confirmed`` needs ``traveller_id`` and becomes a
-    departure; ``no_match`` waits for an officer (``RecordsStore.adjudicate``)."""
+    departure; ``no_match`` and ``not_captured`` wait for an officer (``RecordsStore.adjudicate``)."""
 
     decision_id: str
     outcome: DecisionOutcome
@@ -55,6 +56,7 @@ class DecisionRecord:
     capture_key: str | None = None
     traveller_id: str | None = None
     score: float | None = None
+    reason: str | None = None  # the lane's words, e.g. "no gallery entry matches at the stated FMR"
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,7 @@ def upgrade() -> None:
         _id("traveller_id", nullable=True),
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("method", sa.String(32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         _at("decided_at"),
