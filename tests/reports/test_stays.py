@@ -13,6 +13,7 @@ from bioexit.reports.stays import (
     Stay,
     days_used,
     earliest_new_stay,
+    first_breach,
     overstay,
     presence_days,
     rolling_status,
@@ -122,16 +123,20 @@ def test_rolling_status_at_and_beyond_the_limit() -> None:
     )
 
 
+# Short and long stays, a same-day one, two sharing a day, and one still open.
+HISTORY = [
+    Stay(D(2024, 1, 1), D(2024, 1, 20)),
+    Stay(D(2024, 2, 10), D(2024, 2, 10)),
+    Stay(D(2024, 3, 1), D(2024, 4, 15)),
+    Stay(D(2024, 4, 15), D(2024, 4, 20)),
+    Stay(D(2024, 9, 1), D(2024, 11, 30)),
+    Stay(D(2025, 1, 5)),
+]
+
+
 @pytest.mark.parametrize("on", [D(2024, 1, 1) + timedelta(days=k) for k in range(0, 400, 13)])
 def test_days_used_agrees_with_a_day_by_day_count(on: date) -> None:
-    stays = [
-        Stay(D(2024, 1, 1), D(2024, 1, 20)),
-        Stay(D(2024, 2, 10), D(2024, 2, 10)),
-        Stay(D(2024, 3, 1), D(2024, 4, 15)),
-        Stay(D(2024, 4, 15), D(2024, 4, 20)),
-        Stay(D(2024, 9, 1), D(2024, 11, 30)),
-        Stay(D(2025, 1, 5)),
-    ]
+    stays = HISTORY
     assert days_used(stays, on) == brute_used(stays, on)
 
 
@@ -212,3 +217,50 @@ def test_earliest_new_stay_refuses_open_stays_and_impossible_lengths() -> None:
 def test_earliest_new_stay_starts_after_the_last_exit() -> None:
     stays = [Stay(D(2024, 1, 1), D(2024, 1, 5))]
     assert earliest_new_stay(stays, D(2024, 1, 3), length=10) == D(2024, 1, 6)
+
+
+# --- first breach ------------------------------------------------------------------------------
+
+
+def brute_first_breach(stays: list[Stay], until: date, limit: int = 90, window: int = 180) -> date | None:
+    day = min((s.entry for s in stays), default=until + timedelta(days=1))
+    while day <= until:
+        if brute_used(stays, day, window) > limit:
+            return day
+        day += timedelta(days=1)
+    return None
+
+
+def test_first_breach_is_the_91st_day_in_the_window() -> None:
+    # 60 days in, 30 out, then back for good: the 91st day inside 180 is day 120 (60 + 31).
+    start = D(2024, 1, 1)
+    trips = [Stay(start, start + timedelta(days=59)), Stay(start + timedelta(days=90))]
+    assert first_breach(trips, D(2025, 1, 1)) == start + timedelta(days=120)
+    assert first_breach(trips, start + timedelta(days=119)) is None  # not yet, by then
+    assert first_breach([Stay(start, start + timedelta(days=89))], D(2025, 1, 1)) is None  # 90 is allowed
+    assert first_breach([Stay(start, start + timedelta(days=90))], D(2025, 1, 1)) == start + timedelta(
+        days=90
+    )
+    assert first_breach([], D(2025, 1, 1)) is None
+
+
+def test_first_breach_counts_a_day_of_overlapping_stays_once() -> None:
+    trips = [Stay(D(2024, 1, 1), D(2024, 3, 30)), Stay(D(2024, 3, 1), D(2024, 3, 30))]  # 90 distinct days
+    assert first_breach(trips, D(2025, 1, 1)) is None
+    assert first_breach([*trips, Stay(D(2024, 3, 31), D(2024, 3, 31))], D(2025, 1, 1)) == D(2024, 3, 31)
+
+
+@pytest.mark.parametrize(("limit", "window"), [(90, 180), (14, 30), (2, 3), (45, 60)])
+def test_first_breach_agrees_with_a_day_by_day_count(limit: int, window: int) -> None:
+    stays = HISTORY
+    for until in (D(2024, 1, 3), D(2024, 4, 30), D(2024, 10, 15), D(2025, 6, 1)):
+        assert first_breach(stays, until, limit=limit, window=window) == brute_first_breach(
+            stays, until, limit, window
+        ), until
+
+
+def test_first_breach_refuses_a_bad_rule() -> None:
+    with pytest.raises(StayError, match="bad rolling rule"):
+        first_breach([], D(2024, 1, 1), limit=180, window=90)
+    with pytest.raises(StayError, match="bad rolling rule"):
+        first_breach([], D(2024, 1, 1), limit=0)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bioexit.audit.chain import (
     EMPTY_HEAD,
+    ROW_FIELDS,
     AuditEntry,
     AuditEvent,
     VerifyResult,
@@ -160,20 +161,4 @@ class SqlAuditLog:
 
 
 def _row_dict(row: AuditRow) -> dict[str, Any]:
-    return {
-        name: getattr(row, name)
-        for name in (
-            "version",
-            "sequence",
-            "action",
-            "actor",
-            "role",
-            "purpose",
-            "at",
-            "subject_ref",
-            "outcome",
-            "details",
-            "prev_hash",
-            "entry_hash",
-        )
-    }
+    return {name: getattr(row, name) for name in ROW_FIELDS}

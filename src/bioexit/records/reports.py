@@ -1,14 +1,12 @@
 """Reports: overstays as of a date, stay length under a rolling rule, departures per port, lane, day.
 
-The rolling rule is a pure function over stays (``rolling_stay``): the EU's short-stay rule
-is 90 days in any 180, where the days of entry and of exit both count as days of stay.
+The stay rules themselves are the pure functions of :mod:`bioexit.reports.stays`; this module
+reads the rows they work on from the records database.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from datetime import UTC as _UTC
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,93 +14,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bioexit.errors import RecordsError
 from bioexit.records import models as m
 from bioexit.records.store import RecordsStore
-
-EU_WINDOW_DAYS = 180
-EU_LIMIT_DAYS = 90
-
-
-@dataclass(frozen=True, slots=True)
-class Stay:
-    """One stay: from ``entered`` to ``left`` inclusive; ``left=None`` means still present."""
-
-    entered: date
-    left: date | None = None
-
-    def __post_init__(self) -> None:
-        if self.left is not None and self.left < self.entered:
-            raise RecordsError(
-                "stay ends before it starts", expected=f"left >= {self.entered}", got=self.left
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class RollingStay:
-    on: date
-    window_days: int
-    limit_days: int
-    days_used: int
-    days_left: int
-    over_by: int
-
-
-def _check_rule(window_days: int, limit_days: int) -> None:
-    if window_days < 1 or not 0 < limit_days <= window_days:
-        raise RecordsError(
-            "invalid rolling rule",
-            expected="window >= 1 and 0 < limit <= window",
-            got=f"{limit_days} in {window_days}",
-        )
-
-
-def days_in_window(stays: Sequence[Stay], on: date, *, window_days: int = EU_WINDOW_DAYS) -> int:
-    """Days present in the ``window_days`` ending on ``on`` (inclusive); overlapping stays count once.
-    An open stay runs to ``on``; stays starting after ``on`` do not count."""
-    start = on - timedelta(days=window_days - 1)
-    present: set[date] = set()
-    for stay in stays:
-        first = max(stay.entered, start)
-        last = min(stay.left or on, on)
-        day = first
-        while day <= last:
-            present.add(day)
-            day += timedelta(days=1)
-    return len(present)
-
-
-def rolling_stay(
-    stays: Sequence[Stay], on: date, *, window_days: int = EU_WINDOW_DAYS, limit_days: int = EU_LIMIT_DAYS
-) -> RollingStay:
-    """Where a traveller stands on ``on`` under "``limit_days`` in any ``window_days``"."""
-    _check_rule(window_days, limit_days)
-    used = days_in_window(stays, on, window_days=window_days)
-    return RollingStay(
-        on, window_days, limit_days, used, max(limit_days - used, 0), max(used - limit_days, 0)
-    )
-
-
-def first_breach(
-    stays: Sequence[Stay], until: date, *, window_days: int = EU_WINDOW_DAYS, limit_days: int = EU_LIMIT_DAYS
-) -> date | None:
-    """The first day, up to ``until``, on which the days in the window exceed the limit."""
-    _check_rule(window_days, limit_days)
-    if not stays:
-        return None
-    day = min(s.entered for s in stays)
-    while day <= until:
-        if days_in_window(stays, day, window_days=window_days) > limit_days:
-            return day
-        day += timedelta(days=1)
-    return None
-
-
-# --- database reports ----------------------------------------------------------------------
+from bioexit.reports.stays import SCHENGEN_LIMIT, SCHENGEN_WINDOW, Stay, check_rule, overstay, rolling_status
 
 
 def _stays_by_traveller(session: Session, as_of: date) -> dict[str, list[tuple[m.Entry, date | None]]]:
-    entries = session.execute(select(m.Entry).where(m.Entry.admitted_on <= as_of)).scalars().all()
+    entries = session.execute(
+        select(m.Entry).where(m.Entry.admitted_on <= as_of).order_by(m.Entry.admitted_on, m.Entry.id)
+    ).scalars()
     departures = session.execute(select(m.Departure.entry_id, m.Departure.departed_at)).all()
     left: dict[str, date] = {}
     for entry_id, departed_at in departures:
@@ -123,11 +43,10 @@ def overstays(store: RecordsStore, as_of: date) -> list[dict[str, Any]]:
     with Session(store.engine) as session:
         for traveller_id, items in sorted(_stays_by_traveller(session, as_of).items()):
             for entry, left in items:
-                if entry.admit_until is None:
+                found = overstay(entry.admitted_on, entry.admit_until, left, as_of)
+                if found is None:
                     continue
-                end = left or as_of
-                if end <= entry.admit_until:
-                    continue
+                assert entry.admit_until is not None  # an overstay needs a date to overstay
                 rows.append(
                     {
                         "traveller_id": traveller_id,
@@ -136,28 +55,38 @@ def overstays(store: RecordsStore, as_of: date) -> list[dict[str, Any]]:
                         "admitted_on": entry.admitted_on.isoformat(),
                         "admit_until": entry.admit_until.isoformat(),
                         "departed_on": None if left is None else left.isoformat(),
-                        "status": "present" if left is None else "departed_late",
-                        "days_over": (end - entry.admit_until).days,
+                        "status": "present" if found.ongoing else "departed_late",
+                        "days_over": found.days,
                     }
                 )
     return rows
 
 
 def stays(
-    store: RecordsStore, as_of: date, *, window_days: int = EU_WINDOW_DAYS, limit_days: int = EU_LIMIT_DAYS
+    store: RecordsStore, as_of: date, *, window_days: int = SCHENGEN_WINDOW, limit_days: int = SCHENGEN_LIMIT
 ) -> list[dict[str, Any]]:
     """Each traveller with an entry: days used in the window ending ``as_of``, days left, over by."""
-    _check_rule(window_days, limit_days)
+    check_rule(limit_days, window_days)
     rows: list[dict[str, Any]] = []
     with Session(store.engine) as session:
         for traveller_id, items in sorted(_stays_by_traveller(session, as_of).items()):
-            result = rolling_stay(
+            status = rolling_status(
                 [Stay(entry.admitted_on, left) for entry, left in items],
                 as_of,
-                window_days=window_days,
-                limit_days=limit_days,
+                limit=limit_days,
+                window=window_days,
             )
-            rows.append({"traveller_id": traveller_id, **asdict(result), "on": as_of.isoformat()})
+            rows.append(
+                {
+                    "traveller_id": traveller_id,
+                    "on": as_of.isoformat(),
+                    "window_days": window_days,
+                    "limit_days": limit_days,
+                    "days_used": status.used,
+                    "days_left": status.remaining,
+                    "over_by": status.over,
+                }
+            )
     return rows
 
 

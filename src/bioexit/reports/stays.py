@@ -65,7 +65,8 @@ def overstay(admitted: date, admit_until: date | None, departed: date | None, as
     return Overstay(days=days, ongoing=known_departure is None)
 
 
-def _check_rule(limit: int, window: int) -> None:
+def check_rule(limit: int, window: int) -> None:
+    """Refuse a rolling rule that makes no sense: it needs ``0 < limit ≤ window``."""
     if not 0 < limit <= window:
         raise StayError(
             "bad rolling rule", expected="0 < limit ≤ window", got=f"limit {limit}, window {window}"
@@ -109,9 +110,28 @@ def rolling_status(
     stays: Iterable[Stay], on: date, *, limit: int = SCHENGEN_LIMIT, window: int = SCHENGEN_WINDOW
 ) -> RollingStatus:
     """Days used in the window ending on ``on``, days remaining (0 when over), days over the limit."""
-    _check_rule(limit, window)
+    check_rule(limit, window)
     used = days_used(stays, on, window=window)
     return RollingStatus(on=on, used=used, remaining=max(0, limit - used), over=max(0, used - limit))
+
+
+def first_breach(
+    stays: Iterable[Stay],
+    until: date,
+    *,
+    limit: int = SCHENGEN_LIMIT,
+    window: int = SCHENGEN_WINDOW,
+) -> date | None:
+    """The first day up to ``until`` (inclusive) whose window holds more than ``limit`` days, or None.
+
+    Open stays run to ``until``. Only a day present can push the count up, so only those are looked at.
+    """
+    check_rule(limit, window)
+    days = presence_days(stays, until)
+    for day in days:
+        if _count(days, day - window + 1, day) > limit:
+            return date.fromordinal(day)
+    return None
 
 
 def earliest_new_stay(
@@ -128,7 +148,7 @@ def earliest_new_stay(
     Every recorded stay must be closed (a traveller still present cannot start a new
     stay), else :class:`StayError`.
     """
-    _check_rule(limit, window)
+    check_rule(limit, window)
     if not 0 < length <= limit:
         raise StayError("a new stay that the rule can never allow", expected=f"1 … {limit} days", got=length)
     recorded = list(stays)
@@ -163,8 +183,10 @@ __all__ = [
     "Overstay",
     "RollingStatus",
     "Stay",
+    "check_rule",
     "days_used",
     "earliest_new_stay",
+    "first_breach",
     "overstay",
     "presence_days",
     "rolling_status",
