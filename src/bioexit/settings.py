@@ -13,7 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bioexit.errors import ConfigError
@@ -104,6 +112,80 @@ EmbedderConfig = Annotated[
 ]
 
 
+# --- gallery indexes ---------------------------------------------------------------------
+
+
+class NumpyIndexConfig(_Strict):
+    """Exact search over a float32 matrix; persisted as ``.npy`` and reloaded memory-mapped."""
+
+    kind: Literal["numpy"] = "numpy"
+    chunk_rows: int = Field(1 << 18, ge=1024, description="rows scored per matrix product")
+
+
+class FaissIndexConfig(_Strict):
+    """faiss inverted-file index on one machine, with exact re-ranking from a float32 store on disk."""
+
+    kind: Literal["faiss"] = "faiss"
+    structure: Literal["ivf-flat", "ivf-sq8", "ivf-pq"] = "ivf-pq"
+    nlist: int | None = Field(None, ge=1, description="inverted lists (default: about 4·√N at training)")
+    nprobe: int = Field(32, ge=1, description="lists visited per query")
+    pq_bytes: int = Field(32, ge=1, description="bytes per PQ code (ivf-pq); must divide the dimension")
+    rerank: int = Field(64, ge=1, description="approximate candidates re-scored exactly per query")
+    train_min: int = Field(1000, ge=64, description="vectors before training; fewer are searched exactly")
+    threads: int = Field(2, ge=1)
+
+
+class MilvusIndexConfig(_Strict):
+    """A Milvus collection through pymilvus. ``uri`` is a cluster (``http://host:19530``) or a
+    Milvus Lite file (``*.db``); empty means a Milvus Lite file in the gallery's folder."""
+
+    kind: Literal["milvus"] = "milvus"
+    uri: str = ""
+    token: SecretStr | None = Field(None, description="user:password or API key of a cluster")
+    index_type: str = Field("FLAT", description="Milvus index type, e.g. FLAT, IVF_FLAT, HNSW")
+    index_params: dict[str, int] = Field(default_factory=dict)
+    search_params: dict[str, int] = Field(default_factory=dict)
+
+
+GalleryIndexConfig = Annotated[
+    NumpyIndexConfig | FaissIndexConfig | MilvusIndexConfig,
+    Field(discriminator="kind"),
+]
+
+GalleryKind = Literal["documents", "encounters", "manifest", "watchlist"]
+# NIST's paperless-travel setting (FPIR 0.003) for traveller galleries; watchlist hits only alert.
+DEFAULT_FPIR: dict[GalleryKind, float] = {
+    "documents": 0.003,
+    "encounters": 0.003,
+    "manifest": 0.003,
+    "watchlist": 0.01,
+}
+
+
+class GalleriesConfig(_Strict):
+    """Where galleries live, their index backend, and the FPIR each kind of gallery is held to."""
+
+    index: GalleryIndexConfig = Field(default_factory=NumpyIndexConfig)
+    state_dir: Path = Field(Path("bioexit-state"), description="galleries and gate state live here")
+    fpir: dict[GalleryKind, float] = Field(
+        default_factory=lambda: {
+            "documents": 0.003,
+            "encounters": 0.003,
+            "manifest": 0.003,
+            "watchlist": 0.01,
+        }
+    )
+    min_fmr: float = Field(1e-9, gt=0.0, lt=1e-2, description="lowest FMR a threshold may be extrapolated to")
+
+    @field_validator("fpir")
+    @classmethod
+    def _fpir_in_range(cls, value: dict[GalleryKind, float]) -> dict[GalleryKind, float]:
+        for kind, fpir in value.items():
+            if not 0.0 < fpir < 1.0:
+                raise ValueError(f"expected an FPIR between 0 and 1 for {kind}, got {fpir!r}")
+        return value
+
+
 # --- the rest ----------------------------------------------------------------------------
 
 
@@ -135,6 +217,7 @@ class Settings(BaseSettings):
     embedder: EmbedderConfig = Field(default_factory=DlibResnetEmbedderConfig)
     images: ImageLimits = Field(default_factory=ImageLimits)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    galleries: GalleriesConfig = Field(default_factory=GalleriesConfig)
     data_dir: Path | None = Field(None, description="default for --data (labelled faces folder)")
 
 
