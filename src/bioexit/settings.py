@@ -145,6 +145,9 @@ class MilvusIndexConfig(_Strict):
     index_type: str = Field("FLAT", description="Milvus index type, e.g. FLAT, IVF_FLAT, HNSW")
     index_params: dict[str, int] = Field(default_factory=dict)
     search_params: dict[str, int] = Field(default_factory=dict)
+    purge: Literal["auto", "rewrite", "compact"] = Field(
+        "auto", description="how removed vectors leave the files: rewrite (Lite default) or compact (cluster)"
+    )
 
 
 GalleryIndexConfig = Annotated[
@@ -153,13 +156,20 @@ GalleryIndexConfig = Annotated[
 ]
 
 GalleryKind = Literal["documents", "encounters", "manifest", "watchlist"]
-# NIST's paperless-travel setting (FPIR 0.003) for traveller galleries; watchlist hits only alert.
-DEFAULT_FPIR: dict[GalleryKind, float] = {
-    "documents": 0.003,
-    "encounters": 0.003,
-    "manifest": 0.003,
-    "watchlist": 0.01,
-}
+
+
+class FpirTargets(_Strict):
+    """False-positive identification rate each kind of gallery is held to, whatever its size.
+
+    FPIR 0.003 is NIST's paperless-travel setting; watchlist hits only alert a supervisor."""
+
+    documents: float = Field(0.003, gt=0.0, lt=1.0)
+    encounters: float = Field(0.003, gt=0.0, lt=1.0)
+    manifest: float = Field(0.003, gt=0.0, lt=1.0)
+    watchlist: float = Field(0.01, gt=0.0, lt=1.0)
+
+    def of(self, kind: GalleryKind) -> float:
+        return float(getattr(self, kind))
 
 
 class GalleriesConfig(_Strict):
@@ -167,23 +177,8 @@ class GalleriesConfig(_Strict):
 
     index: GalleryIndexConfig = Field(default_factory=NumpyIndexConfig)
     state_dir: Path = Field(Path("bioexit-state"), description="galleries and gate state live here")
-    fpir: dict[GalleryKind, float] = Field(
-        default_factory=lambda: {
-            "documents": 0.003,
-            "encounters": 0.003,
-            "manifest": 0.003,
-            "watchlist": 0.01,
-        }
-    )
+    fpir: FpirTargets = Field(default_factory=FpirTargets)
     min_fmr: float = Field(1e-9, gt=0.0, lt=1e-2, description="lowest FMR a threshold may be extrapolated to")
-
-    @field_validator("fpir")
-    @classmethod
-    def _fpir_in_range(cls, value: dict[GalleryKind, float]) -> dict[GalleryKind, float]:
-        for kind, fpir in value.items():
-            if not 0.0 < fpir < 1.0:
-                raise ValueError(f"expected an FPIR between 0 and 1 for {kind}, got {fpir!r}")
-        return value
 
 
 # --- the rest ----------------------------------------------------------------------------

@@ -141,10 +141,12 @@ class Gallery:
 class Matcher:
     """Decides matches at one false-match rate, with the threshold from a calibration table."""
 
-    def __init__(self, table: CalibrationTable, fmr: float) -> None:
+    def __init__(self, table: CalibrationTable, fmr: float, threshold: float | None = None) -> None:
+        """``threshold``: one already derived from ``table`` at ``fmr`` (a gallery's FPIR-calibrated
+        one, for example); by default the table's own, which refuses unsupported FMRs up front."""
         self.table = table
         self.fmr = fmr
-        self.threshold = table.threshold(fmr)  # refuses unsupported FMRs up front
+        self.threshold = table.threshold(fmr) if threshold is None else threshold
 
     def _check(self, template: Template) -> None:
         template.require_model(f"{self.table.model_id}@{self.table.model_version}")
@@ -157,9 +159,12 @@ class Matcher:
 
     def identify(self, probe: Template, gallery: Gallery, k: int = 5) -> Identification:
         self._check(probe)
-        found = gallery.search(probe, k)
-        candidates = tuple(
+        return self.candidates(gallery.search(probe, k), len(gallery))
+
+    def candidates(self, found: Sequence[tuple[str, str, float]], gallery_size: int) -> Identification:
+        """Ranked search hits (entry, subject, score), best first, judged at this threshold."""
+        ranked = tuple(
             Candidate(entry, subject, score, rank, score >= self.threshold)
             for rank, (entry, subject, score) in enumerate(found, start=1)
         )
-        return Identification(candidates, self.threshold, self.fmr, len(gallery))
+        return Identification(ranked, self.threshold, self.fmr, gallery_size)

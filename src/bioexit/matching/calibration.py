@@ -146,14 +146,17 @@ class CalibrationTable:
         if not 0.0 < fmr < 1.0:
             raise UnsupportedFMRError("false-match rate out of range", expected="0 < fmr < 1", got=fmr)
         u, scale, k = self._tail_fit()
-        return float(u + scale * math.log(k / (self.impostor_pairs * fmr)))
+        fitted = u + scale * math.log(k / (self.impostor_pairs * fmr))
+        # Never below what the observed scores allow: no more than fmr·n of them may reach it.
+        return float(max(fitted, threshold_at_fmr(self.tail, fmr, self.impostor_pairs)))
 
     def modelled_fmr_at(self, score: float) -> float:
         """FMR at a score: empirical inside the stored tail, the fitted tail above its top score."""
-        if len(self.tail) > MIN_TAIL_FIT and score > self.tail[0]:
+        observed = self.fmr_at(score)
+        if len(self.tail) > MIN_TAIL_FIT and score > self.tail[-1]:
             u, scale, k = self._tail_fit()
-            return min(1.0, k / self.impostor_pairs * math.exp(-(score - u) / scale))
-        return self.fmr_at(score)
+            return max(observed, min(1.0, k / self.impostor_pairs * math.exp(-(score - u) / scale)))
+        return observed
 
     def fmr_at(self, score: float) -> float:
         """Empirical false-match rate at a score threshold (a lower bound below the stored tail)."""

@@ -2,8 +2,16 @@
 
 The same client speaks to Milvus Lite (a local folder, used by the tests) and to a Milvus
 cluster (``uri="http://host:19530"``, ``token="user:password"``). Milvus keeps the vectors;
-entry ids are the VARCHAR primary key. A removal deletes the rows, then flushes and compacts
-the collection so that its sealed segments are rewritten without them.
+entry ids are the VARCHAR primary key.
+
+A Milvus delete only marks rows; the vectors stay in sealed segment files until compaction
+rewrites them and garbage collection removes the old files. So the index is an alias over a
+physical collection ``<name>__<n>``. ``purge="rewrite"`` (the default for Milvus Lite, whose
+compaction does not rewrite) copies the live rows into ``<name>__<n+1>``, moves the alias and
+drops the old collection with its files: O(N) per removal batch, so batch retention removals.
+``purge="compact"`` (the default for a cluster) deletes, flushes and compacts; the cluster's
+garbage collector then removes the old segment files after ``dataCoord.gc.dropTolerance``,
+which must be shorter than the retention deadline.
 """
 
 from __future__ import annotations
@@ -52,11 +60,37 @@ class MilvusIndex:
                 "cannot reach Milvus", expected="a running server or a Milvus Lite path", got=uri
             ) from exc
         self._milvus_metric = "L2" if metric == "euclidean" else "IP"
-        if not self._client.has_collection(collection):
-            self._create()
+        self._purge = (
+            config.purge
+            if config.purge != "auto"
+            else ("compact" if config.uri.startswith("http") else "rewrite")
+        )
+        if self._physical() is None:
+            self._create(f"{collection}__1")
+            self._client.create_alias(f"{collection}__1", collection)
+        self._drop_orphans()
         self._client.load_collection(collection)
 
-    def _create(self) -> None:
+    def _physical(self) -> str | None:
+        try:
+            return str(self._client.describe_alias(self.collection)["collection_name"])
+        except Exception:  # pymilvus raises MilvusException for an unknown alias
+            return None
+
+    def _generations(self) -> list[str]:
+        prefix = self.collection + "__"
+        return [
+            c for c in self._client.list_collections() if c.startswith(prefix) and c[len(prefix) :].isdigit()
+        ]
+
+    def _drop_orphans(self) -> None:
+        """Collections a crash left behind: a half-made copy, or an old one still holding removed rows."""
+        current = self._physical()
+        for name in self._generations():
+            if name != current:
+                self._client.drop_collection(name)
+
+    def _create(self, physical: str) -> None:
         from pymilvus import DataType, MilvusClient
 
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -69,7 +103,7 @@ class MilvusIndex:
             metric_type=self._milvus_metric,
             params=dict(self.config.index_params),
         )
-        self._client.create_collection(self.collection, schema=schema, index_params=params)
+        self._client.create_collection(physical, schema=schema, index_params=params)
 
     @property
     def dim(self) -> int:
@@ -121,7 +155,24 @@ class MilvusIndex:
         for start in range(0, len(ids), BATCH):
             self._client.delete(self.collection, ids=list(ids[start : start + BATCH]))
         self._client.flush(self.collection)
-        self._client.compact(self.collection)
+        if self._purge == "rewrite":
+            self._rewrite()
+        else:
+            self._client.compact(self.collection)
+
+    def _rewrite(self) -> None:
+        old = self._physical()
+        assert old is not None
+        new = f"{self.collection}__{int(old.rsplit('__', 1)[1]) + 1}"
+        self._create(new)
+        rows = self._client.query_iterator(old, batch_size=BATCH, filter="", output_fields=["id", "vector"])
+        while batch := rows.next():
+            self._client.insert(new, [{"id": r["id"], "vector": r["vector"]} for r in batch])
+        rows.close()
+        self._client.flush(new)
+        self._client.load_collection(new)
+        self._client.alter_alias(new, self.collection)
+        self._client.drop_collection(old)
 
     def search(self, queries: npt.ArrayLike, k: int) -> SearchHits:
         matrix = as_queries(queries, self._dim)
@@ -154,7 +205,9 @@ class MilvusIndex:
 
     def drop(self) -> None:
         """Delete the whole collection (a closed manifest gallery, for example)."""
-        self._client.drop_collection(self.collection)
+        self._client.drop_alias(self.collection)
+        for name in self._generations():
+            self._client.drop_collection(name)
 
     def close(self) -> None:
         self._client.close()
