@@ -8,7 +8,7 @@ Persistence and the approximate and distributed backends live in ``bioexit.galle
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -68,8 +68,15 @@ def as_queries(queries: npt.ArrayLike, dim: int) -> Matrix:
     return np.ascontiguousarray(matrix)
 
 
-def check_new(index: VectorIndex, ids: Sequence[str], vectors: npt.ArrayLike) -> Matrix:
-    """Validate an add before anything changes: shapes, finite values, new and unique ids."""
+def check_new(
+    index: VectorIndex,
+    ids: Sequence[str],
+    vectors: npt.ArrayLike,
+    present: Callable[[Sequence[str]], Collection[str]] | None = None,
+) -> Matrix:
+    """Validate an add before anything changes: shapes, finite values, new and unique ids.
+
+    ``present`` finds which of the ids are indexed in one call (remote backends)."""
     matrix = np.asarray(vectors, dtype=np.float32)
     if matrix.ndim == 1 and len(ids) == 1:
         matrix = matrix[None, :]
@@ -84,8 +91,9 @@ def check_new(index: VectorIndex, ids: Sequence[str], vectors: npt.ArrayLike) ->
     for entry_id in ids:
         if not isinstance(entry_id, str) or not entry_id or "\n" in entry_id:
             raise GalleryError("bad entry id", expected="a non-empty one-line string", got=entry_id)
-        if index.has(entry_id):
-            raise GalleryError("duplicate gallery entry", expected="a new entry id", got=entry_id)
+    taken = present(ids) if present is not None else [i for i in ids if index.has(i)]
+    if taken:
+        raise GalleryError("duplicate gallery entry", expected="a new entry id", got=next(iter(taken)))
     return np.ascontiguousarray(matrix)
 
 
@@ -188,6 +196,11 @@ class ExactIndex:
         if not self._rows.flags.writeable:
             self._rows = np.array(self._rows, dtype=np.float32)
             self._sqnorms = np.array(self._sqnorms, dtype=np.float32)
+
+    def reserve(self, total: int) -> None:
+        """Make room for ``total`` rows at once (no doubling copies while a large gallery loads)."""
+        self._writable()
+        self._reserve(total)
 
     def _reserve(self, total: int) -> None:
         if total <= self._rows.shape[0]:

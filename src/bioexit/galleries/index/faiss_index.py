@@ -157,6 +157,12 @@ class FaissIndex:
         write_json(staged / "meta.json", meta)
         commit_generation(self.directory, staged)
 
+    def set_nprobe(self, nprobe: int) -> None:
+        """Lists visited per query from now on (no rebuild)."""
+        self.config = self.config.model_copy(update={"nprobe": nprobe})
+        if self._index is not None:
+            self._index.nprobe = nprobe
+
     def drop(self) -> None:
         if self._store is not None:
             self._store[:] = 0.0

@@ -134,7 +134,7 @@ class MilvusIndex:
     def add(self, ids: Sequence[str], vectors: npt.ArrayLike) -> None:
         if any(len(i.encode()) > MAX_ID for i in ids):
             raise GalleryError("entry id too long", expected=f"at most {MAX_ID} bytes", got=max(ids, key=len))
-        matrix = check_new(self, ids, vectors)  # one has() per id: fine for the batches galleries add
+        matrix = check_new(self, ids, vectors, present=self._get)
         if self._metric == "cosine":
             matrix = normalise(matrix)
         for start in range(0, len(ids), BATCH):
@@ -182,7 +182,6 @@ class MilvusIndex:
             self.collection,
             data=matrix.tolist(),
             limit=max(1, k),
-            output_fields=["id"],
             search_params={"metric_type": self._milvus_metric, "params": dict(self.config.search_params)},
             consistency_level="Strong",
         )
