@@ -108,6 +108,24 @@ def normalise(matrix: Matrix) -> Matrix:
     return np.asarray(matrix / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
+def _smallest(key: Matrix, k: int) -> npt.NDArray[np.int64]:
+    """Column positions of the k smallest per row (any order). Overwrites ``key`` for small k:
+    k passes of argmin beat argpartition's selection by far for the k of a gallery search."""
+    if k >= key.shape[1]:
+        return np.broadcast_to(np.arange(key.shape[1], dtype=np.int64), key.shape).copy()
+    if k > 32:
+        return np.argpartition(key, k - 1, axis=1)[:, :k].astype(np.int64)
+    rows = np.arange(key.shape[0])
+    picked = np.empty((key.shape[0], k), dtype=np.int64)
+    saved = np.empty((key.shape[0], k), dtype=key.dtype)
+    for j in range(k):
+        picked[:, j] = key.argmin(axis=1)
+        saved[:, j] = key[rows, picked[:, j]]
+        key[rows, picked[:, j]] = np.inf
+    key[rows[:, None], picked] = saved  # callers read the picked keys back
+    return picked
+
+
 def exact_top_k(
     metric: Metric,
     rows: Matrix,
@@ -124,24 +142,23 @@ def exact_top_k(
     """
     m, n = queries.shape[0], rows.shape[0]
     k = max(1, k)
+    scaled = (-2.0 if metric == "euclidean" else -1.0) * queries.T  # (d, m): rows @ scaled is one gemm
     best_pos = np.full((m, 0), -1, dtype=np.int64)
     best_key = np.empty((m, 0), dtype=np.float32)  # smaller is better
     for start in range(0, n, chunk_rows):
         block = np.asarray(rows[start : start + chunk_rows], dtype=np.float32)
-        key = -(queries @ block.T)
+        product = block @ scaled  # (rows, m)
         if metric == "euclidean":
             assert sqnorms is not None
-            key = 2.0 * key + sqnorms[start : start + block.shape[0]][None, :]
+            product += np.asarray(sqnorms[start : start + block.shape[0]])[:, None]
+        key = np.ascontiguousarray(product.T)
         if live is not None:
             key[:, ~live[start : start + block.shape[0]]] = np.inf
-        take = min(k, key.shape[1])
-        part = np.argpartition(key, take - 1, axis=1)[:, :take] if take < key.shape[1] else None
-        if part is None:
-            part = np.broadcast_to(np.arange(key.shape[1]), key.shape)
+        part = _smallest(key, min(k, key.shape[1]))
         best_key = np.concatenate([best_key, np.take_along_axis(key, part, axis=1)], axis=1)
         best_pos = np.concatenate([best_pos, part + start], axis=1)
         if best_key.shape[1] > k:
-            keep = np.argpartition(best_key, k - 1, axis=1)[:, :k]
+            keep = _smallest(best_key.copy(), k)
             best_key = np.take_along_axis(best_key, keep, axis=1)
             best_pos = np.take_along_axis(best_pos, keep, axis=1)
     order = np.argsort(best_key, axis=1, kind="stable")
@@ -149,11 +166,12 @@ def exact_top_k(
     best_pos = np.take_along_axis(best_pos, order, axis=1)
     missing = ~np.isfinite(best_key)
     best_pos[missing] = -1
+    # Re-score the k winners directly: the expanded form loses digits to cancellation.
+    winners = np.asarray(rows[np.where(missing, 0, best_pos)], dtype=np.float32)  # (m, k, d)
     if metric == "euclidean":
-        qn = np.einsum("ij,ij->i", queries, queries)[:, None]
-        score = 1.0 - np.sqrt(np.maximum(best_key + qn, 0.0))
+        score = 1.0 - np.linalg.norm(winners - queries[:, None, :], axis=2)
     else:
-        score = -best_key
+        score = np.einsum("mkd,md->mk", winners, queries)
     score = np.where(missing, -np.inf, score).astype(np.float32)
     return best_pos, score
 
