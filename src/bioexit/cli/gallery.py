@@ -135,6 +135,7 @@ def _backend_runs(
     rerank: int,
     size: int,
     threads: int,
+    coarse: str = "flat",
 ) -> list[Any]:
     from bioexit.bench.gallery import BackendRun
     from bioexit.settings import FaissIndexConfig, MilvusIndexConfig, NumpyIndexConfig
@@ -148,11 +149,12 @@ def _backend_runs(
                 structure=structure,
                 nlist=nlist or int(min(4096, max(16, round(4 * size**0.5)))),
                 threads=threads,
+                coarse=coarse,
                 pq_bytes=pq_bytes,
                 rerank=rerank,
                 train_min=min(size, 200_000),
             )
-            runs.append(BackendRun(f"faiss-{structure}", config, nprobes))
+            runs.append(BackendRun(f"faiss-{structure}-{coarse}", config, nprobes))
         elif name == "milvus":
             runs.append(BackendRun("milvus-lite", MilvusIndexConfig()))
         else:
@@ -173,6 +175,7 @@ def bench_gallery(
     pq_bytes: Annotated[int, typer.Option(help="faiss ivf-pq code bytes")] = 32,
     rerank: Annotated[int, typer.Option(help="faiss: candidates re-scored exactly")] = 64,
     threads: Annotated[int, typer.Option(help="faiss threads (1 is faster on a busy machine)")] = 2,
+    coarse: Annotated[str, typer.Option(help="faiss coarse quantizer: flat | hnsw")] = "flat",
     queries: Annotated[int, typer.Option(help="probes for recall@1")] = 1000,
     timed: Annotated[int, typer.Option(help="probes timed one by one (and in batches of 8)")] = 200,
     data: DataOption = None,
@@ -191,7 +194,7 @@ def bench_gallery(
         if len(sizes) != 1:
             raise ConfigError("one --size per run", expected="one integer", got=size)
         runs = _backend_runs(
-            backend, _ints(nprobe, "--nprobe"), structure, nlist, pq_bytes, rerank, sizes[0], threads
+            backend, _ints(nprobe, "--nprobe"), structure, nlist, pq_bytes, rerank, sizes[0], threads, coarse
         )
         fit = DLIB_FIT
         with progress_bars(not as_json) as progress:

@@ -160,8 +160,15 @@ class FaissIndex:
     def set_nprobe(self, nprobe: int) -> None:
         """Lists visited per query from now on (no rebuild)."""
         self.config = self.config.model_copy(update={"nprobe": nprobe})
-        if self._index is not None:
-            self._index.nprobe = nprobe
+        self._apply_nprobe()
+
+    def _apply_nprobe(self) -> None:
+        if self._index is None:
+            return
+        self._index.nprobe = self.config.nprobe
+        quantizer = _faiss().downcast_index(self._index.quantizer)
+        if hasattr(quantizer, "hnsw"):  # the graph must return at least nprobe lists
+            quantizer.hnsw.efSearch = max(64, 2 * self.config.nprobe)
 
     def drop(self) -> None:
         if self._store is not None:
@@ -189,8 +196,7 @@ class FaissIndex:
         if self._store is not None and self._store.shape[0] > len(self._slot_ids):
             self._store[len(self._slot_ids) :] = 0.0
         self._index = _faiss().read_index(str(generation / "faiss.index")) if meta["trained"] else None
-        if self._index is not None:
-            self._index.nprobe = self.config.nprobe
+        self._apply_nprobe()
         # A removal zeroes its slot at once; if the process stopped before the next save, the
         # saved generation still lists the entry. A zero row is never a template: finish the removal.
         if self._store is not None and self._pos:
@@ -232,9 +238,12 @@ class FaissIndex:
         nlist = self.config.nlist or int(np.clip(round(4 * math.sqrt(len(live))), 16, 4096))
         nlist = max(1, min(nlist, len(live) // 39))
         faiss_metric = faiss.METRIC_L2 if self._metric == "euclidean" else faiss.METRIC_INNER_PRODUCT
-        quantizer = (
-            faiss.IndexFlatL2(self._dim) if self._metric == "euclidean" else faiss.IndexFlatIP(self._dim)
-        )
+        if self.config.coarse == "hnsw":  # assigning millions of vectors to lists: a graph, not a scan
+            quantizer = faiss.IndexHNSWFlat(self._dim, 32, faiss_metric)
+        elif self._metric == "euclidean":
+            quantizer = faiss.IndexFlatL2(self._dim)
+        else:
+            quantizer = faiss.IndexFlatIP(self._dim)
         if self.config.structure == "ivf-flat":
             index = faiss.IndexIVFFlat(quantizer, self._dim, nlist, faiss_metric)
         elif self.config.structure == "ivf-sq8":
@@ -243,12 +252,15 @@ class FaissIndex:
             )
         else:
             index = faiss.IndexIVFPQ(quantizer, self._dim, nlist, self.config.pq_bytes, 8, faiss_metric)
+        if self.config.coarse == "hnsw":
+            index.quantizer_trains_alone = 2  # k-means on a flat index, then the centroids go into the graph
+        index.cp.niter = 10
         rng = np.random.default_rng(0)
-        sample_size = min(len(live), max(64 * nlist, 10_000), 300_000)
+        sample_size = min(len(live), max(32 * nlist, 10_000), 300_000)
         sample = np.sort(rng.choice(live, size=sample_size, replace=False))
         index.train(np.ascontiguousarray(self._store[sample]))
-        index.nprobe = self.config.nprobe
         self._index = index
+        self._apply_nprobe()
         self._index_slots(live)
 
     def _index_slots(self, slots: npt.NDArray[np.int64]) -> None:
