@@ -245,3 +245,23 @@ def test_bad_manifests_are_refused(tmp_path: Path, content: str, name: str, mess
         load_manifest(tmp_path / name)
     with pytest.raises(ManifestError, match="cannot read"):
         load_manifest(tmp_path / "absent.csv")
+
+
+def test_index_backend_and_fpir_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bioexit.errors import ConfigError
+    from bioexit.settings import load_settings
+
+    monkeypatch.setenv("BIOEXIT_GALLERIES__INDEX__KIND", "faiss")
+    monkeypatch.setenv("BIOEXIT_GALLERIES__INDEX__NPROBE", "128")
+    monkeypatch.setenv("BIOEXIT_GALLERIES__FPIR__WATCHLIST", "0.02")
+    settings = load_settings()
+    assert isinstance(settings.galleries.index, FaissIndexConfig) and settings.galleries.index.nprobe == 128
+    assert settings.galleries.fpir.of("watchlist") == 0.02 and settings.galleries.fpir.of("manifest") == 0.003
+    monkeypatch.setenv("BIOEXIT_GALLERIES__INDEX__KIND", "annoy")
+    with pytest.raises(ConfigError, match="annoy"):
+        load_settings()
+    monkeypatch.setenv("BIOEXIT_GALLERIES__INDEX__KIND", "milvus")
+    monkeypatch.delenv("BIOEXIT_GALLERIES__INDEX__NPROBE")
+    monkeypatch.setenv("BIOEXIT_GALLERIES__FPIR__WATCHLIST", "1.5")
+    with pytest.raises(ConfigError, match="watchlist"):
+        load_settings()
