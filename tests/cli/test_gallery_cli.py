@@ -83,3 +83,12 @@ def test_gate_open_process_close_on_real_photos(faces_dir: Path, tmp_path: Path)
     assert {d["traveller_id"] for d in report["departures"]} == {p.replace("/", "-") for p in people[:4]}
     code, output = run("gate", "process", "--flight", "XY123", boarding[0], "--json", env=env)
     assert code == 2 and "GalleryClosedError" in output
+
+
+def test_thresholds_by_gallery_size() -> None:
+    code, output = run("thresholds", "--sizes", "1,420,10000000", "--json")
+    assert code == 0, output
+    rows = json.loads(output)["thresholds"]
+    assert not rows[0]["extrapolated"] and rows[1]["extrapolated"]
+    assert rows[1]["threshold"] > rows[0]["threshold"] and rows[1]["fmr"] == pytest.approx(0.003 / 420)
+    assert "below what bioexit extrapolates to" in rows[2]["refused"]

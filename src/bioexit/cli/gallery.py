@@ -19,7 +19,7 @@ from bioexit.cli._base import (
     progress_bars,
     run,
 )
-from bioexit.errors import ConfigError
+from bioexit.errors import ConfigError, UnsupportedFMRError
 
 gate_app = typer.Typer(
     help="Airport gate: a flight's manifest gallery, boarding photos 1:N, close.", no_args_is_help=True
@@ -255,5 +255,35 @@ def bench_identify(
                 progress=progress,
             )
         emit(result, as_json, _render)
+
+    run(action)
+
+
+@app.command()
+def thresholds(
+    sizes: Annotated[str, typer.Option(help="comma list of gallery sizes")] = "24,420,4200,42000,1000000",
+    fpir: Annotated[float, typer.Option(help="false-positive identification rate")] = 0.003,
+    as_json: JsonOption = False,
+) -> None:
+    """The threshold each gallery size gets at an FPIR, the FMR behind it, and whether it is extrapolated."""
+
+    def action() -> None:
+        from bioexit.engine import build_embedder, calibration_table
+        from bioexit.galleries.thresholds import fpir_threshold
+
+        if not 0 < fpir < 1:
+            raise ConfigError("bad --fpir", expected="0 < FPIR < 1", got=fpir)
+        settings = cli_settings()
+        info = build_embedder(settings.embedder).info
+        table = calibration_table(settings.embedder, info)
+        rows: list[dict[str, Any]] = []
+        for n in _ints(sizes, "--sizes"):
+            try:
+                rows.append(fpir_threshold(table, fpir, n, settings.galleries.min_fmr).as_dict())
+            except UnsupportedFMRError as exc:
+                rows.append({"gallery_size": n, "fpir_target": fpir, "refused": str(exc)})
+        emit(
+            {"model": info.key, "impostor_pairs": table.impostor_pairs, "thresholds": rows}, as_json, _render
+        )
 
     run(action)
