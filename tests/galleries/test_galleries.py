@@ -137,7 +137,9 @@ def test_retention_removal_of_an_encounter_leaves_no_vector(tmp_path: Path, inde
     vectors = {f"enc{i:03d}": person(i) for i in range(300)}
     encounters.enrol([(e, f"subj-{e}", tpl(v)) for e, v in vectors.items()])
     assert encounters.identify(tpl(vectors["enc005"])).best_match is not None
-    encounters.remove(["enc005"])  # what the retention sweeper calls
+    assert encounters.remove(["enc005"]) == 1  # what the retention sweeper calls
+    assert encounters.remove(["enc005", "never-held"]) == 0  # a repeated sweep
+    encounters.add("enc001", "subj-enc001", tpl(vectors["enc001"]))  # a replayed add changes nothing
 
     again = open_gallery(cfg, "encounters", INFO, TABLE)
     assert len(again) == 299

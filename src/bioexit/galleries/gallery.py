@@ -112,11 +112,25 @@ class NamedGallery:
         self.gallery.add_many(entries)
         self.save()
 
-    def remove(self, entry_ids: Sequence[str]) -> None:
-        """Remove entries, leaving no vector behind, and persist (the retention sweeper calls this)."""
+    def add(self, entry_id: str, subject_id: str, template: Template) -> None:
+        """Add one entry; an entry already held is left as it is (a replayed add after a rebuild).
+
+        With ``remove``, this fits the records' ``GalleryIndex`` protocol."""
         self._open()
-        self.gallery.remove_many(entry_ids)
-        self.save()
+        if entry_id not in self.gallery.entries():
+            self.enrol([(entry_id, subject_id, template)])
+
+    def remove(self, entry_ids: Sequence[str]) -> int:
+        """Remove entries, leaving no vector behind, and persist; returns how many were held.
+
+        Ids not held are skipped, so a retention sweep that runs again can repeat a removal."""
+        self._open()
+        held = self.gallery.entries()
+        present = [e for e in dict.fromkeys(entry_ids) if e in held]
+        if present:
+            self.gallery.remove_many(present)
+            self.save()
+        return len(present)
 
     def identify(self, probe: Template, k: int = 5) -> GalleryResult:
         return self.identify_many([probe], k)[0]
