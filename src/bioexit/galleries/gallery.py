@@ -117,7 +117,7 @@ class NamedGallery:
 
         With ``remove``, this fits the records' ``GalleryIndex`` protocol."""
         self._open()
-        if entry_id not in self.gallery.entries():
+        if not self.gallery.has(entry_id):
             self.enrol([(entry_id, subject_id, template)])
 
     def remove(self, entry_ids: Sequence[str]) -> int:
@@ -125,8 +125,7 @@ class NamedGallery:
 
         Ids not held are skipped, so a retention sweep that runs again can repeat a removal."""
         self._open()
-        held = self.gallery.entries()
-        present = [e for e in dict.fromkeys(entry_ids) if e in held]
+        present = [e for e in dict.fromkeys(entry_ids) if self.gallery.has(e)]
         if present:
             self.gallery.remove_many(present)
             self.save()

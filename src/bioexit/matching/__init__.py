@@ -82,6 +82,9 @@ class Gallery:
     def __len__(self) -> int:
         return len(self.index)
 
+    def has(self, entry_id: str) -> bool:
+        return entry_id in self._subjects
+
     def subject_of(self, entry_id: str) -> str:
         return self._subjects[entry_id]
 
