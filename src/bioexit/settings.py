@@ -126,14 +126,16 @@ class FaissIndexConfig(_Strict):
     """faiss inverted-file index on one machine, with exact re-ranking from a float32 store on disk."""
 
     kind: Literal["faiss"] = "faiss"
-    structure: Literal["ivf-flat", "ivf-sq8", "ivf-pq"] = "ivf-pq"
+    structure: Literal["ivf-flat", "ivf-sq8", "ivf-pq", "ivf-pq-fastscan"] = "ivf-pq"
     nlist: int | None = Field(None, ge=1, description="inverted lists (default: about 4·√N at training)")
     nprobe: int = Field(32, ge=1, description="lists visited per query")
     coarse: Literal["flat", "hnsw"] = Field(
         "flat",
         description="how a vector finds its lists: exact scan of the centroids, or an HNSW graph over them",
     )
-    pq_bytes: int = Field(32, ge=1, description="bytes per PQ code (ivf-pq); must divide the dimension")
+    pq_bytes: int = Field(
+        32, ge=1, description="bytes per PQ code: 8-bit codes (ivf-pq) or 4-bit SIMD codes (ivf-pq-fastscan)"
+    )
     rerank: int = Field(64, ge=1, description="approximate candidates re-scored exactly per query")
     train_min: int = Field(1000, ge=64, description="vectors before training; fewer are searched exactly")
     threads: int = Field(2, ge=1)

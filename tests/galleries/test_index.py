@@ -21,6 +21,9 @@ CONFIGS: dict[str, GalleryIndexConfig] = {
     "faiss-ivf-pq": FaissIndexConfig(structure="ivf-pq", pq_bytes=8, train_min=500, nprobe=8),
     "faiss-ivf-flat": FaissIndexConfig(structure="ivf-flat", train_min=500, nprobe=8),
     "faiss-ivf-sq8": FaissIndexConfig(structure="ivf-sq8", train_min=500, nprobe=8),
+    "faiss-ivf-pq-fastscan": FaissIndexConfig(
+        structure="ivf-pq-fastscan", pq_bytes=4, train_min=500, nprobe=8
+    ),
     "milvus-lite": MilvusIndexConfig(),
 }
 

@@ -169,7 +169,9 @@ def bench_gallery(
     backend: Annotated[
         str, typer.Option("--backend", help="comma list: numpy, faiss, milvus")
     ] = "numpy,faiss",
-    structure: Annotated[str, typer.Option(help="faiss: ivf-flat | ivf-sq8 | ivf-pq")] = "ivf-pq",
+    structure: Annotated[
+        str, typer.Option(help="faiss: ivf-flat | ivf-sq8 | ivf-pq | ivf-pq-fastscan")
+    ] = "ivf-pq",
     nlist: Annotated[int | None, typer.Option(help="faiss inverted lists (default ≈ 4·√N, ≤ 4096)")] = None,
     nprobe: Annotated[str, typer.Option(help="faiss: comma list of nprobe values to measure")] = "16,32,64",
     pq_bytes: Annotated[int, typer.Option(help="faiss ivf-pq code bytes")] = 32,

@@ -46,6 +46,11 @@ from bioexit.settings import FaissIndexConfig
 ADD_CHUNK = 100_000
 
 
+def _subquantizers(config: FaissIndexConfig) -> int:
+    """8-bit codes: one sub-quantizer per byte; fast-scan's 4-bit codes: two per byte."""
+    return config.pq_bytes * (2 if config.structure == "ivf-pq-fastscan" else 1)
+
+
 def _faiss() -> Any:
     import faiss
 
@@ -54,7 +59,7 @@ def _faiss() -> Any:
 
 class FaissIndex:
     def __init__(self, directory: Path, dim: int, metric: Metric, config: FaissIndexConfig) -> None:
-        if config.structure == "ivf-pq" and dim % config.pq_bytes:
+        if config.structure.startswith("ivf-pq") and dim % _subquantizers(config):
             raise GalleryError(
                 "PQ code size must divide the dimension", expected=f"a divisor of {dim}", got=config.pq_bytes
             )
@@ -249,6 +254,10 @@ class FaissIndex:
         elif self.config.structure == "ivf-sq8":
             index = faiss.IndexIVFScalarQuantizer(
                 quantizer, self._dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss_metric
+            )
+        elif self.config.structure == "ivf-pq-fastscan":  # 4-bit codes scanned with SIMD lookups
+            index = faiss.IndexIVFPQFastScan(
+                quantizer, self._dim, nlist, _subquantizers(self.config), 4, faiss_metric
             )
         else:
             index = faiss.IndexIVFPQ(quantizer, self._dim, nlist, self.config.pq_bytes, 8, faiss_metric)
