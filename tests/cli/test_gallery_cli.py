@@ -92,3 +92,8 @@ def test_thresholds_by_gallery_size() -> None:
     assert not rows[0]["extrapolated"] and rows[1]["extrapolated"]
     assert rows[1]["threshold"] > rows[0]["threshold"] and rows[1]["fmr"] == pytest.approx(0.003 / 420)
     assert "below what bioexit extrapolates to" in rows[2]["refused"]
+
+
+def test_bench_refuses_milvus_lite_beyond_small_galleries() -> None:
+    code, output = run("bench", "gallery", "--size", "100000", "--backend", "milvus", "--json")
+    assert code == 2 and "Milvus Lite is for tests" in output

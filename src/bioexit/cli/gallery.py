@@ -156,7 +156,16 @@ def _backend_runs(
             )
             runs.append(BackendRun(f"faiss-{structure}-{coarse}", config, nprobes))
         elif name == "milvus":
-            runs.append(BackendRun("milvus-lite", MilvusIndexConfig()))
+            configured = cli_settings().galleries.index
+            config = configured if isinstance(configured, MilvusIndexConfig) else MilvusIndexConfig()
+            if not config.uri and size > MILVUS_LITE_MAX:
+                # Measured: Milvus Lite's process grew past 19 GB at 100k × 128-D and was OOM-killed.
+                raise ConfigError(
+                    "Milvus Lite is for tests and small galleries",
+                    expected=f"--size ≤ {MILVUS_LITE_MAX:,}, or [galleries.index] kind=milvus with a cluster uri",
+                    got=f"{size:,}",
+                )
+            runs.append(BackendRun("milvus" if config.uri else "milvus-lite", config))
         else:
             raise ConfigError("unknown backend", expected="numpy, faiss, milvus", got=name)
     return runs
