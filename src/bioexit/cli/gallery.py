@@ -26,6 +26,7 @@ gate_app = typer.Typer(
 )
 app.add_typer(gate_app, name="gate")
 
+MILVUS_LITE_MAX = 20_000
 FlightOption = Annotated[str, typer.Option("--flight", help="flight id (letters, digits, '_', '.', '-')")]
 
 
@@ -162,7 +163,7 @@ def _backend_runs(
                 # Measured: Milvus Lite's process grew past 19 GB at 100k × 128-D and was OOM-killed.
                 raise ConfigError(
                     "Milvus Lite is for tests and small galleries",
-                    expected=f"--size ≤ {MILVUS_LITE_MAX:,}, or [galleries.index] kind=milvus with a cluster uri",
+                    expected=f"--size ≤ {MILVUS_LITE_MAX:,}, or a Milvus cluster uri in [galleries.index]",
                     got=f"{size:,}",
                 )
             runs.append(BackendRun("milvus" if config.uri else "milvus-lite", config))
