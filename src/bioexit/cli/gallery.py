@@ -158,15 +158,15 @@ def _backend_runs(
             runs.append(BackendRun(f"faiss-{structure}-{coarse}", config, nprobes))
         elif name == "milvus":
             configured = cli_settings().galleries.index
-            config = configured if isinstance(configured, MilvusIndexConfig) else MilvusIndexConfig()
-            if not config.uri and size > MILVUS_LITE_MAX:
+            milvus = configured if isinstance(configured, MilvusIndexConfig) else MilvusIndexConfig()
+            if not milvus.uri and size > MILVUS_LITE_MAX:
                 # Measured: Milvus Lite's process grew past 19 GB at 100k × 128-D and was OOM-killed.
                 raise ConfigError(
                     "Milvus Lite is for tests and small galleries",
                     expected=f"--size ≤ {MILVUS_LITE_MAX:,}, or a Milvus cluster uri in [galleries.index]",
                     got=f"{size:,}",
                 )
-            runs.append(BackendRun("milvus" if config.uri else "milvus-lite", config))
+            runs.append(BackendRun("milvus" if milvus.uri else "milvus-lite", milvus))
         else:
             raise ConfigError("unknown backend", expected="numpy, faiss, milvus", got=name)
     return runs
