@@ -8,9 +8,10 @@ around it. We fit two numbers to real templates of a labelled folder:
 
 Synthetic identities draw a centre from N(mean, centre_sd²·I) and templates from
 N(centre, within_sd²·I). This reproduces the mean distance between identities and the mean
-distance between two photos of one person, but it is isotropic: real embeddings occupy a
-lower-dimensional, uneven part of the space, which makes nearest-neighbour search *easier*
-than here, and impostor scores of look-alikes *higher* than here (see ``bench identify``).
+distance between two photos of one person, but it is isotropic. Real embeddings occupy a
+lower-dimensional, uneven part of the space: that is likely to make inverted-file search
+easier than here (untested: 24 people cannot show it), and it makes real strangers' scores
+higher than these draws' (measured by ``bench identify``).
 """
 
 from __future__ import annotations
