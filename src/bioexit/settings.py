@@ -126,9 +126,9 @@ class FaissIndexConfig(_Strict):
     """faiss inverted-file index on one machine, with exact re-ranking from a float32 store on disk."""
 
     kind: Literal["faiss"] = "faiss"
-    structure: Literal["ivf-flat", "ivf-sq8", "ivf-pq", "ivf-pq-fastscan"] = "ivf-pq"
+    structure: Literal["ivf-flat", "ivf-sq8", "ivf-pq", "ivf-pq-fastscan"] = "ivf-pq-fastscan"
     nlist: int | None = Field(None, ge=1, description="inverted lists (default: about 4·√N at training)")
-    nprobe: int = Field(32, ge=1, description="lists visited per query")
+    nprobe: int = Field(128, ge=1, description="lists visited per query (recall 0.994 at 10M, 4,096 lists)")
     coarse: Literal["flat", "hnsw"] = Field(
         "flat",
         description="how a vector finds its lists: exact scan of the centroids, or an HNSW graph over them",

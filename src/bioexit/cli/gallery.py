@@ -181,9 +181,9 @@ def bench_gallery(
     ] = "numpy,faiss",
     structure: Annotated[
         str, typer.Option(help="faiss: ivf-flat | ivf-sq8 | ivf-pq | ivf-pq-fastscan")
-    ] = "ivf-pq",
+    ] = "ivf-pq-fastscan",
     nlist: Annotated[int | None, typer.Option(help="faiss inverted lists (default ≈ 4·√N, ≤ 4096)")] = None,
-    nprobe: Annotated[str, typer.Option(help="faiss: comma list of nprobe values to measure")] = "16,32,64",
+    nprobe: Annotated[str, typer.Option(help="faiss: comma list of nprobe values to measure")] = "64,128,256",
     pq_bytes: Annotated[int, typer.Option(help="faiss ivf-pq code bytes")] = 32,
     rerank: Annotated[int, typer.Option(help="faiss: candidates re-scored exactly")] = 64,
     threads: Annotated[int, typer.Option(help="faiss threads (1 is faster on a busy machine)")] = 2,
