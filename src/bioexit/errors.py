@@ -7,10 +7,11 @@ input without reading the source.
     BioexitError                    base of everything below
     ├── ConfigError                 settings or a backend config are invalid
     ├── DataError                   a dataset folder is not laid out as documented
-    │   └── EncounterError          an encounter folder or one of its frames cannot be used
-    │       ├── EncounterFormatError  encounter.json is missing or breaks its schema
-    │       ├── UnknownCameraError  a frame names a camera the encounter does not list
-    │       └── MissingFrameError   a frame file named by encounter.json is absent
+    │   ├── EncounterError          an encounter folder or one of its frames cannot be used
+    │   │   ├── EncounterFormatError  encounter.json is missing or breaks its schema
+    │   │   ├── UnknownCameraError  a frame names a camera the encounter does not list
+    │   │   └── MissingFrameError   a frame file named by encounter.json is absent
+    │   └── ManifestError           a flight manifest file is malformed or names missing photos
     ├── StayError                   stay dates contradict each other, or a stay rule is malformed
     ├── ImageError                  an image was refused; nothing was decoded
     │   ├── ImageFileError          the image file is missing or cannot be read
@@ -28,7 +29,8 @@ input without reading the source.
     ├── MatchingError               a comparison cannot be made as asked
     │   ├── CalibrationError        a calibration table is missing or malformed
     │   ├── UnsupportedFMRError     the table cannot back the requested false-match rate
-    │   └── GalleryError            gallery misuse (duplicate id, empty gallery)
+    │   └── GalleryError            gallery misuse (duplicate id, empty gallery, unknown gallery)
+    │       └── GalleryClosedError  a search or change of a closed (departed) manifest gallery
     ├── DocumentError               a travel document cannot be read as asked
     │   ├── MRZFormatError          a machine-readable zone has the wrong shape or characters
     │   ├── MRZCheckDigitError      a check digit does not match its field
@@ -101,6 +103,10 @@ class StayError(BioexitError):
     """Stay dates contradict each other (exit before entry), or a stay rule cannot hold."""
 
 
+class ManifestError(DataError):
+    """A manifest (CSV or JSON list of travellers and document photos) is malformed or incomplete."""
+
+
 class ImageError(BioexitError):
     """An image was refused before or while decoding. Nothing partial is returned."""
 
@@ -167,6 +173,10 @@ class UnsupportedFMRError(MatchingError):
 
 class GalleryError(MatchingError):
     """A gallery was misused: duplicate entry id, search of an empty gallery, unknown entry."""
+
+
+class GalleryClosedError(GalleryError):
+    """The gallery was closed (a manifest after departure): it refuses searches and changes."""
 
 
 class DocumentError(BioexitError):

@@ -13,7 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bioexit.errors import ConfigError
@@ -102,6 +110,81 @@ EmbedderConfig = Annotated[
     DlibResnetEmbedderConfig | ArcfaceOnnxEmbedderConfig,
     Field(discriminator="kind"),
 ]
+
+
+# --- gallery indexes ---------------------------------------------------------------------
+
+
+class NumpyIndexConfig(_Strict):
+    """Exact search over a float32 matrix; persisted as ``.npy`` and reloaded memory-mapped."""
+
+    kind: Literal["numpy"] = "numpy"
+    chunk_rows: int = Field(1 << 18, ge=1024, description="rows scored per matrix product")
+
+
+class FaissIndexConfig(_Strict):
+    """faiss inverted-file index on one machine, with exact re-ranking from a float32 store on disk."""
+
+    kind: Literal["faiss"] = "faiss"
+    structure: Literal["ivf-flat", "ivf-sq8", "ivf-pq", "ivf-pq-fastscan"] = "ivf-pq-fastscan"
+    nlist: int | None = Field(None, ge=1, description="inverted lists (default: about 4·√N at training)")
+    nprobe: int = Field(128, ge=1, description="lists visited per query (recall 0.994 at 10M, 4,096 lists)")
+    coarse: Literal["flat", "hnsw"] = Field(
+        "flat",
+        description="how a vector finds its lists: exact scan of the centroids, or an HNSW graph over them",
+    )
+    pq_bytes: int = Field(
+        32, ge=1, description="bytes per PQ code: 8-bit codes (ivf-pq) or 4-bit SIMD codes (ivf-pq-fastscan)"
+    )
+    rerank: int = Field(64, ge=1, description="approximate candidates re-scored exactly per query")
+    train_min: int = Field(1000, ge=64, description="vectors before training; fewer are searched exactly")
+    threads: int = Field(2, ge=1)
+
+
+class MilvusIndexConfig(_Strict):
+    """A Milvus collection through pymilvus. ``uri`` is a cluster (``http://host:19530``) or a
+    Milvus Lite file (``*.db``); empty means a Milvus Lite file in the gallery's folder."""
+
+    kind: Literal["milvus"] = "milvus"
+    uri: str = ""
+    token: SecretStr | None = Field(None, description="user:password or API key of a cluster")
+    index_type: str = Field("FLAT", description="Milvus index type, e.g. FLAT, IVF_FLAT, HNSW")
+    index_params: dict[str, int] = Field(default_factory=dict)
+    search_params: dict[str, int] = Field(default_factory=dict)
+    purge: Literal["auto", "rewrite", "compact"] = Field(
+        "auto", description="how removed vectors leave the files: rewrite (Lite default) or compact (cluster)"
+    )
+
+
+GalleryIndexConfig = Annotated[
+    NumpyIndexConfig | FaissIndexConfig | MilvusIndexConfig,
+    Field(discriminator="kind"),
+]
+
+GalleryKind = Literal["documents", "encounters", "manifest", "watchlist"]
+
+
+class FpirTargets(_Strict):
+    """False-positive identification rate each kind of gallery is held to, whatever its size.
+
+    FPIR 0.003 is NIST's paperless-travel setting; watchlist hits only alert a supervisor."""
+
+    documents: float = Field(0.003, gt=0.0, lt=1.0)
+    encounters: float = Field(0.003, gt=0.0, lt=1.0)
+    manifest: float = Field(0.003, gt=0.0, lt=1.0)
+    watchlist: float = Field(0.01, gt=0.0, lt=1.0)
+
+    def of(self, kind: GalleryKind) -> float:
+        return float(getattr(self, kind))
+
+
+class GalleriesConfig(_Strict):
+    """Where galleries live, their index backend, and the FPIR each kind of gallery is held to."""
+
+    index: GalleryIndexConfig = Field(default_factory=NumpyIndexConfig)
+    state_dir: Path = Field(Path("bioexit-state"), description="galleries and gate state live here")
+    fpir: FpirTargets = Field(default_factory=FpirTargets)
+    min_fmr: float = Field(1e-9, gt=0.0, lt=1e-2, description="lowest FMR a threshold may be extrapolated to")
 
 
 # --- the rest ----------------------------------------------------------------------------
@@ -212,6 +295,7 @@ class Settings(BaseSettings):
     images: ImageLimits = Field(default_factory=ImageLimits)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
+    galleries: GalleriesConfig = Field(default_factory=GalleriesConfig)
     data_dir: Path | None = Field(None, description="default for --data (labelled faces folder)")
     records: RecordsConfig = Field(default_factory=RecordsConfig)
 

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from bioexit.embedding.types import ModelInfo, Template, scores
 from bioexit.errors import GalleryError
 from bioexit.matching.calibration import CalibrationTable, FmrPoint, shipped_table
+from bioexit.matching.index import ExactIndex, SearchHits, VectorIndex
 
 __all__ = [
     "CalibrationTable",
     "Candidate",
+    "ExactIndex",
     "FmrPoint",
     "Gallery",
     "Identification",
     "Matcher",
+    "SearchHits",
+    "VectorIndex",
     "Verification",
     "shipped_table",
 ]
@@ -58,60 +62,94 @@ class Identification:
 
 
 class Gallery:
-    """An in-memory gallery of templates of one model; exact search."""
+    """Templates of one model with their subjects, searched through a vector index.
 
-    def __init__(self, model: ModelInfo) -> None:
+    The index defaults to exact in-memory search; ``bioexit.galleries.index`` builds
+    persistent, approximate (faiss) and distributed (Milvus) ones.
+    """
+
+    def __init__(self, model: ModelInfo, index: VectorIndex | None = None) -> None:
         self.model = model
-        self._ids: list[str] = []
-        self._subjects: list[str] = []
-        self._rows: list[npt.NDArray[np.float32]] = []
-        self._matrix: npt.NDArray[np.float32] | None = None
+        self.index: VectorIndex = index if index is not None else ExactIndex(model.dim, model.metric)
+        if (self.index.dim, self.index.metric) != (model.dim, model.metric):
+            raise GalleryError(
+                "index does not fit the model",
+                expected=f"{model.dim}-D {model.metric}",
+                got=f"{self.index.dim}-D {self.index.metric}",
+            )
+        self._subjects: dict[str, str] = {}
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self.index)
+
+    def has(self, entry_id: str) -> bool:
+        return entry_id in self._subjects
+
+    def subject_of(self, entry_id: str) -> str:
+        return self._subjects[entry_id]
+
+    def entries(self) -> dict[str, str]:
+        """Entry id → subject id."""
+        return dict(self._subjects)
 
     def add(self, entry_id: str, subject_id: str, template: Template) -> None:
-        template.require_model(self.model.key)
-        if entry_id in self._ids:
-            raise GalleryError("duplicate gallery entry", expected="a new entry id", got=entry_id)
-        self._ids.append(entry_id)
-        self._subjects.append(subject_id)
-        self._rows.append(template.vector)
-        self._matrix = None
+        self.add_many([(entry_id, subject_id, template)])
+
+    def add_many(self, entries: Sequence[tuple[str, str, Template]]) -> None:
+        for _, _, template in entries:
+            template.require_model(self.model.key)
+        if not entries:
+            return
+        self.index.add([e for e, _, _ in entries], np.stack([t.vector for _, _, t in entries]))
+        self._subjects.update((e, s) for e, s, _ in entries)
+
+    def restore_subjects(self, subjects: dict[str, str]) -> None:
+        """Attach the subject map of a reloaded index (every indexed entry needs one)."""
+        missing = [e for e in subjects if not self.index.has(e)]
+        if len(subjects) != len(self.index) or missing:
+            raise GalleryError(
+                "subject map does not match the index",
+                expected=f"{len(self.index)} indexed entries",
+                got=f"{len(subjects)} subjects, {len(missing)} not indexed",
+            )
+        self._subjects = dict(subjects)
 
     def remove(self, entry_id: str) -> None:
-        try:
-            index = self._ids.index(entry_id)
-        except ValueError as exc:
-            raise GalleryError(
-                "unknown gallery entry", expected="an enrolled entry id", got=entry_id
-            ) from exc
-        del self._ids[index], self._subjects[index], self._rows[index]
-        self._matrix = None
+        self.remove_many([entry_id])
+
+    def remove_many(self, entry_ids: Sequence[str]) -> None:
+        self.index.remove(entry_ids)
+        for entry_id in entry_ids:
+            del self._subjects[entry_id]
 
     def search(self, probe: Template, k: int) -> list[tuple[str, str, float]]:
         """Top-k entries by score: (entry id, subject id, score), best first."""
-        probe.require_model(self.model.key)
-        if not self._ids:
+        return self.search_many([probe], k)[0]
+
+    def search_many(self, probes: Sequence[Template], k: int) -> list[list[tuple[str, str, float]]]:
+        """Top-k per probe, searched as one batch."""
+        for probe in probes:
+            probe.require_model(self.model.key)
+        if not len(self.index):
             raise GalleryError(
                 "cannot search an empty gallery", expected="at least one entry", got="0 entries"
             )
-        if self._matrix is None:
-            self._matrix = np.stack(self._rows)
-        all_scores = scores(self.model.metric, probe.vector, self._matrix)
-        k = min(k, len(all_scores))
-        top = np.argpartition(-all_scores, k - 1)[:k]
-        top = top[np.argsort(-all_scores[top], kind="stable")]
-        return [(self._ids[i], self._subjects[i], float(all_scores[i])) for i in top]
+        hits = self.index.search(np.stack([p.vector for p in probes]), k)
+        return [
+            [(e, self._subjects[e], float(s)) for e, s in zip(ids, row, strict=False)]
+            for ids, row in zip(hits.ids, hits.scores, strict=True)
+        ]
 
 
 class Matcher:
     """Decides matches at one false-match rate, with the threshold from a calibration table."""
 
-    def __init__(self, table: CalibrationTable, fmr: float) -> None:
+    def __init__(self, table: CalibrationTable, fmr: float, threshold: float | None = None) -> None:
+        """``threshold``: one already derived from ``table`` at ``fmr`` (a gallery's FPIR-calibrated
+        one, for example); by default the table's own, which refuses unsupported FMRs up front."""
         self.table = table
         self.fmr = fmr
-        self.threshold = table.threshold(fmr)  # refuses unsupported FMRs up front
+        self.threshold = table.threshold(fmr) if threshold is None else threshold
 
     def _check(self, template: Template) -> None:
         template.require_model(f"{self.table.model_id}@{self.table.model_version}")
@@ -124,9 +162,12 @@ class Matcher:
 
     def identify(self, probe: Template, gallery: Gallery, k: int = 5) -> Identification:
         self._check(probe)
-        found = gallery.search(probe, k)
-        candidates = tuple(
+        return self.candidates(gallery.search(probe, k), len(gallery))
+
+    def candidates(self, found: Sequence[tuple[str, str, float]], gallery_size: int) -> Identification:
+        """Ranked search hits (entry, subject, score), best first, judged at this threshold."""
+        ranked = tuple(
             Candidate(entry, subject, score, rank, score >= self.threshold)
             for rank, (entry, subject, score) in enumerate(found, start=1)
         )
-        return Identification(candidates, self.threshold, self.fmr, len(gallery))
+        return Identification(ranked, self.threshold, self.fmr, gallery_size)

@@ -5,6 +5,13 @@ below every threshold we can serve). The threshold for FMR ``f`` is the lowest s
 that at most ``f × n`` impostor pairs reach. An FMR is served only if the table has
 ``n ≥ MIN_EVENTS / f`` pairs, so that at least MIN_EVENTS impostor scores sit at the
 threshold's tail; otherwise the threshold would be a guess, and we refuse it.
+
+Large galleries need FMRs far below what any table of a few thousand pairs backs (FPIR
+0.003 over 420 entries needs FMR 7e-6). ``extrapolated_threshold`` serves those from an
+exponential fit to the stored tail (peaks over threshold). It says so (``extrapolated``):
+such a threshold was never observed, only modelled. An exponential tail is heavier than a
+Gaussian one, so for light-tailed impostor scores it errs towards higher thresholds
+(fewer false matches, lower TIR).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from bioexit.errors import CalibrationError, UnsupportedFMRError
 
 FMR_MIN, FMR_MAX = 1e-5, 1e-2
 MIN_EVENTS = 5
+MIN_TAIL_FIT = 20  # stored tail scores needed to fit the exponential tail
 STANDARD_FMRS = (1e-2, 1e-3, 1e-4, 1e-5)
 
 
@@ -119,6 +127,36 @@ class CalibrationTable:
                 got=f"{self.impostor_pairs:,}",
             )
         return point.threshold
+
+    def _tail_fit(self) -> tuple[float, float, int]:
+        """(u, scale, k): P(score ≥ t) ≈ k/n · exp(-(t - u)/scale) for t ≥ u."""
+        k = len(self.tail) - 1
+        if k < MIN_TAIL_FIT:
+            raise UnsupportedFMRError(
+                "too few stored impostor scores to extrapolate the tail",
+                expected=f"at least {MIN_TAIL_FIT + 1}",
+                got=len(self.tail),
+            )
+        u = self.tail[k]
+        scale = max(float(np.mean(np.asarray(self.tail[:k]) - u)), 1e-9)
+        return u, scale, k
+
+    def extrapolated_threshold(self, fmr: float) -> float:
+        """Threshold for an FMR below the table's support, from the fitted exponential tail."""
+        if not 0.0 < fmr < 1.0:
+            raise UnsupportedFMRError("false-match rate out of range", expected="0 < fmr < 1", got=fmr)
+        u, scale, k = self._tail_fit()
+        fitted = u + scale * math.log(k / (self.impostor_pairs * fmr))
+        # Never below what the observed scores allow: no more than fmr·n of them may reach it.
+        return float(max(fitted, threshold_at_fmr(self.tail, fmr, self.impostor_pairs)))
+
+    def modelled_fmr_at(self, score: float) -> float:
+        """FMR at a score: empirical inside the stored tail, the fitted tail above its top score."""
+        observed = self.fmr_at(score)
+        if len(self.tail) > MIN_TAIL_FIT and score > self.tail[-1]:
+            u, scale, k = self._tail_fit()
+            return max(observed, min(1.0, k / self.impostor_pairs * math.exp(-(score - u) / scale)))
+        return observed
 
     def fmr_at(self, score: float) -> float:
         """Empirical false-match rate at a score threshold (a lower bound below the stored tail)."""
