@@ -10,7 +10,8 @@ input without reading the source.
     │   └── EncounterError          an encounter folder or one of its frames cannot be used
     │       ├── EncounterFormatError  encounter.json is missing or breaks its schema
     │       ├── UnknownCameraError  a frame names a camera the encounter does not list
-    │       └── MissingFrameError   a frame file named by encounter.json is absent
+    │       ├── MissingFrameError   a frame file named by encounter.json is absent
+    │       └── StoredResultError   a stored vehicle result is unreadable or breaks its schema
     ├── ImageError                  an image was refused; nothing was decoded
     │   ├── ImageFileError          the image file is missing or cannot be read
     │   ├── EmptyImageError         zero bytes, or an empty array
@@ -81,6 +82,10 @@ class UnknownCameraError(EncounterError):
 
 class MissingFrameError(EncounterError):
     """A frame file named by ``encounter.json`` is not in the encounter folder."""
+
+
+class StoredResultError(EncounterError):
+    """A stored vehicle result cannot be read, breaks its schema, or belongs to another encounter."""
 
 
 class ImageError(BioexitError):

@@ -123,6 +123,24 @@ class MatchingConfig(_Strict):
         return value
 
 
+class LaneConfig(_Strict):
+    """The vehicle lane (see :mod:`bioexit.lane`)."""
+
+    min_face_px: float | None = Field(
+        48.0,
+        ge=8.0,
+        description="MTCNN's smallest face in lane frames (None: the detector's own); faces much smaller "
+        "than the quality profile's inter-eye distance can never pass it",
+    )
+    fuse: int = Field(
+        3, ge=1, le=10, description="passing captures whose templates are averaged per occupant"
+    )
+    link_fmr: float = Field(1e-2, description="false-match rate of the score that joins tracks of one person")
+    results_dir: Path = Field(
+        Path("lane-results"), description="where results are stored, one per encounter id"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BIOEXIT_",
@@ -135,6 +153,7 @@ class Settings(BaseSettings):
     embedder: EmbedderConfig = Field(default_factory=DlibResnetEmbedderConfig)
     images: ImageLimits = Field(default_factory=ImageLimits)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    lane: LaneConfig = Field(default_factory=LaneConfig)
     data_dir: Path | None = Field(None, description="default for --data (labelled faces folder)")
 
 

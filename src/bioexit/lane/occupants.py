@@ -1,0 +1,459 @@
+"""From faces in frames to the occupants of a vehicle: track, reject non-occupants, join, keep the best.
+
+Pure: NumPy arrays and frozen dataclasses in, dataclasses out; no file IO.
+
+**1. Tracks, per camera.** Frames of one camera are taken in time order. A vehicle approaching
+the cameras moves everything on it the same way: faces grow and drift away from the point the
+vehicle heads for. Between two frames we estimate that common motion (one scale and one shift of
+box centres and widths) by RANSAC over pairs of faces, preferring a moving hypothesis over a
+standing one when both explain as many faces. Each track is then predicted into the new frame
+twice, by the common motion and by its own last motion (for things that do not move with the
+vehicle), and faces are assigned to tracks by an optimal one-to-one assignment over the better of
+the two geometric errors, gated, with template similarity as a small tie-breaker.
+
+**2. Non-occupants.** A track is not an occupant when
+
+* ``static``: it stays put (centre within :attr:`LaneRules.static_shift` face widths, size within
+  :attr:`LaneRules.static_growth`) across frames in which other faces of the same camera moved
+  with the vehicle: a poster, a sign, a screen on the booth.
+* ``outside_vehicle``: it moves, but not with the vehicle: after the common motion its boxes are
+  off by more than :attr:`LaneRules.outside_residual` face widths on average (a passer-by, an
+  officer, the driver of the next car). Faces at other depths in the same vehicle (rear rows)
+  differ by parallax only, well under that.
+* ``on_clothing``: in some frame it sits under another, larger face of the same camera, within
+  :attr:`LaneRules.clothing_below` of that face's heights below it and
+  :attr:`LaneRules.clothing_across` of its widths across: a face printed on the wearer's shirt.
+  Nobody can be seen through another occupant's chest; a rear-row passenger appears beside or
+  above the front-row heads, not below them. (A child on an adult's lap is the known exception.)
+* ``not_a_face``: no box of it is a convincing human face: the detector's best score stays below
+  :attr:`LaneRules.min_detection_score`, or the five landmarks never fit a human face layout
+  within :attr:`LaneRules.max_landmark_misfit` inter-eye distances (an animal, a pattern).
+
+Motion tests need at least two frames of the track; with one frame only the clothing and
+face tests apply.
+
+**3. Occupants.** Tracks that remain are joined across cameras, and fragments of one camera's
+track (a face hidden by a headrest for some frames) are joined, by template similarity: greedily,
+most similar first, only above the score at :attr:`LaneRules.link_fmr`, and never two tracks of
+one camera that share a frame (one person is not twice in a frame). Each joined group is one
+occupant.
+
+**4. Best captures.** Every face of an occupant is checked by the quality profile; the passing
+ones are ranked by unified quality, and the templates of the best :attr:`LaneRules.fuse` of them
+are averaged into the occupant's template (with fusion off, the best one alone).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bioexit.alignment import DLIB_CHIP_150, similarity_transform
+from bioexit.detection.types import Detection
+from bioexit.embedding.types import Template, similarity
+from bioexit.lane.assignment import assign
+from bioexit.quality import FaceQuality, Validation
+
+
+@dataclass(frozen=True, slots=True)
+class LaneRules:
+    """The tunable numbers of occupant finding; units in the module docs."""
+
+    track_gate: float = 0.8
+    static_shift: float = 0.12
+    static_growth: float = 0.06
+    vehicle_moved: float = 0.25
+    outside_residual: float = 0.6
+    clothing_below: tuple[float, float] = (0.9, 3.5)
+    clothing_across: float = 0.6
+    clothing_max_size: float = 1.15
+    min_detection_score: float = 0.9
+    max_landmark_misfit: float = 0.3
+    link_fmr: float = 1e-2
+    fuse: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One face in one frame: where, how good, and its template."""
+
+    frame: int
+    camera_id: str
+    step: int
+    detection: Detection
+    template: Template
+    quality: FaceQuality
+    validation: Validation
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        d = self.detection
+        return (d.x1 + d.x2) / 2.0, (d.y1 + d.y2) / 2.0
+
+    @property
+    def width(self) -> float:
+        return max(self.detection.width, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    camera_id: str
+    observations: tuple[Observation, ...]
+
+    @property
+    def steps(self) -> frozenset[int]:
+        return frozenset(o.step for o in self.observations)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: str
+    detail: str
+    track: Track
+
+
+@dataclass(frozen=True, slots=True)
+class OccupantTrack:
+    """One occupant: its tracks, its passing captures (best first) and its fused template."""
+
+    tracks: tuple[Track, ...]
+    captures: tuple[Observation, ...]
+    best_attempt: Observation | None
+    template: Template | None
+
+    @property
+    def observations(self) -> tuple[Observation, ...]:
+        return tuple(o for t in self.tracks for o in t.observations)
+
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        return tuple(sorted({t.camera_id for t in self.tracks}))
+
+
+@dataclass(frozen=True, slots=True)
+class OccupantFinding:
+    occupants: tuple[OccupantTrack, ...]
+    rejected: tuple[Rejected, ...]
+
+
+# --- geometry ------------------------------------------------------------------------------------
+
+State = tuple[float, float, float]  # centre x, centre y, width
+
+
+@dataclass(frozen=True, slots=True)
+class Motion:
+    """centre' = scale·centre + shift; width' = scale·width."""
+
+    scale: float = 1.0
+    dx: float = 0.0
+    dy: float = 0.0
+
+    def apply(self, state: State) -> State:
+        x, y, w = state
+        return self.scale * x + self.dx, self.scale * y + self.dy, self.scale * w
+
+    def magnitude(self, state: State) -> float:
+        """How far this motion moves a box of ``state``, in its widths (plus log growth)."""
+        x, y, _w = self.apply(state)
+        return math.hypot(x - state[0], y - state[1]) / state[2] + abs(math.log(self.scale))
+
+
+def state_error(predicted: State, actual: State) -> float:
+    """Centre distance in face widths plus the size mismatch as |log ratio|."""
+    px, py, pw = predicted
+    ax, ay, aw = actual
+    return math.hypot(px - ax, py - ay) / max(aw, 1.0) + abs(math.log(max(pw, 1.0) / max(aw, 1.0)))
+
+
+def _state(o: Observation) -> State:
+    x, y = o.centre
+    return x, y, o.width
+
+
+def common_motion(before: Sequence[State], after: Sequence[State], gate: float) -> Motion:
+    """The motion that carries the most boxes of ``before`` onto boxes of ``after`` (RANSAC over pairs).
+
+    Ties go to the hypothesis that moves more (a vehicle approaches; posters stand still), then
+    to the smaller total error.
+    """
+    best: tuple[int, float, float] = (0, 0.0, 0.0)
+    best_motion = Motion()
+    for a in before:
+        for b in after:
+            scale = b[2] / a[2]
+            if not 0.6 <= scale <= 2.0:
+                continue
+            motion = Motion(scale, b[0] - scale * a[0], b[1] - scale * a[1])
+            errors = [min(state_error(motion.apply(p), q) for q in after) for p in before]
+            inliers = [e for e in errors if e < gate]
+            key = (len(inliers), round(motion.magnitude(a), 2), -sum(inliers))
+            if key > best:
+                best, best_motion = key, motion
+    return best_motion
+
+
+# --- tracking ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Building:
+    camera_id: str
+    observations: list[Observation] = field(default_factory=list)
+    predicted: State = (0.0, 0.0, 1.0)
+    own: Motion = Motion()
+
+
+def track_camera(frames: Sequence[Sequence[Observation]], rules: LaneRules) -> list[Track]:
+    """Link one camera's faces, frame by frame (given in time order), into tracks."""
+    tracks: list[_Building] = []
+    for faces in frames:
+        if not faces:
+            continue
+        states = [_state(o) for o in faces]
+        if tracks:
+            motion = common_motion([t.predicted for t in tracks], states, rules.track_gate)
+            cost = np.full((len(tracks), len(faces)), np.inf)
+            for i, track in enumerate(tracks):
+                by_vehicle = motion.apply(track.predicted)
+                by_itself = track.own.apply(track.predicted)
+                last = track.observations[-1].template
+                for j, (face, state) in enumerate(zip(faces, states, strict=True)):
+                    geometric = min(state_error(by_vehicle, state), state_error(by_itself, state))
+                    if geometric < rules.track_gate:
+                        cost[i, j] = geometric + 0.25 * (1.0 - similarity(last, face.template))
+            pairs = assign(-np.where(np.isfinite(cost), cost, 0.0), np.isfinite(cost))
+            taken = set()
+            matched = set()
+            for i, j in pairs:
+                track = tracks[i]
+                old, new = track.predicted, states[j]
+                scale = new[2] / old[2]
+                track.own = Motion(scale, new[0] - scale * old[0], new[1] - scale * old[1])
+                track.observations.append(faces[j])
+                track.predicted = new
+                taken.add(j)
+                matched.add(i)
+            for i, track in enumerate(tracks):
+                if i not in matched:
+                    track.predicted = motion.apply(track.predicted)
+        else:
+            taken = set()
+        for j, face in enumerate(faces):
+            if j not in taken:
+                tracks.append(_Building(face.camera_id, [face], states[j]))
+    return [Track(t.camera_id, tuple(t.observations)) for t in tracks]
+
+
+# --- non-occupants -------------------------------------------------------------------------------
+
+
+def landmark_misfit(detection: Detection) -> float:
+    """RMS distance (in inter-eye distances) of the five landmarks from a frontal face layout,
+    after the best similarity transform: small for faces even when turned, large for non-faces."""
+    template = np.asarray(DLIB_CHIP_150.landmarks, dtype=np.float64)
+    marks = detection.landmarks.astype(np.float64)
+    matrix = similarity_transform(template, marks)
+    placed = template @ matrix[:, :2].T + matrix[:, 2]
+    eye_distance = float(np.hypot(*(placed[1] - placed[0])))
+    if eye_distance <= 0.0:
+        return math.inf
+    # Mirror images (eyes swapped) are not faces as seen by a camera.
+    if (marks[1, 0] - marks[0, 0]) * (placed[1, 0] - placed[0, 0]) < 0:
+        return math.inf
+    return float(np.sqrt(((placed - marks) ** 2).sum(axis=1).mean()) / eye_distance)
+
+
+def _is_static(track: Track, others: Sequence[Track], rules: LaneRules) -> str | None:
+    obs = sorted(track.observations, key=lambda o: o.step)
+    if len(obs) < 2:
+        return None
+    first, last = _state(obs[0]), _state(obs[-1])
+    shift = math.hypot(last[0] - first[0], last[1] - first[1]) / first[2]
+    growth = abs(math.log(last[2] / first[2]))
+    if shift > rules.static_shift or growth > rules.static_growth:
+        return None
+    span = {o.step for o in obs}
+    for other in others:
+        steps = sorted((o for o in other.observations if o.step in span), key=lambda o: o.step)
+        if len(steps) < 2:
+            continue
+        a, b = _state(steps[0]), _state(steps[-1])
+        moved = math.hypot(b[0] - a[0], b[1] - a[1]) / a[2] + abs(math.log(b[2] / a[2]))
+        if moved >= rules.vehicle_moved:
+            return (
+                f"stays within {shift:.2f} face widths and {growth:.2f} log-size over {len(obs)} frames "
+                f"while other faces moved {moved:.2f}"
+            )
+    return None
+
+
+def _vehicle_residual(track: Track, others: Sequence[Track], rules: LaneRules) -> float | None:
+    """Mean error of the track's steps under the motion the other faces share; None if untestable."""
+    obs = sorted(track.observations, key=lambda o: o.step)
+    errors = []
+    for a, b in itertools.pairwise(obs):
+        before, after = [], []
+        for other in others:
+            at = {o.step: o for o in other.observations}
+            if a.step in at and b.step in at:
+                before.append(_state(at[a.step]))
+                after.append(_state(at[b.step]))
+        if not before:
+            continue
+        motion = common_motion(before, after, rules.track_gate)
+        if motion.magnitude(before[0]) < rules.vehicle_moved / 2:
+            continue  # the others stood still: nothing to compare with
+        errors.append(state_error(motion.apply(_state(a)), _state(b)))
+    return float(np.mean(errors)) if errors else None
+
+
+def _on_clothing(track: Track, others: Sequence[Track], rules: LaneRules) -> str | None:
+    low, high = rules.clothing_below
+    for face in track.observations:
+        fx, fy = face.centre
+        for other in others:
+            for head in other.observations:
+                if head.step != face.step or face.width > rules.clothing_max_size * head.width:
+                    continue
+                hx, hy = head.centre
+                height = max(head.detection.height, 1.0)
+                below = (fy - hy) / height
+                across = abs(fx - hx) / head.width
+                if low <= below <= high and across <= rules.clothing_across:
+                    return f"{below:.1f} face heights below another face, {across:.2f} widths across"
+    return None
+
+
+def _not_a_face(track: Track, rules: LaneRules) -> str | None:
+    best_score = max(o.detection.score for o in track.observations)
+    if best_score < rules.min_detection_score:
+        return f"best detection score {best_score:.2f} < {rules.min_detection_score}"
+    misfit = min(landmark_misfit(o.detection) for o in track.observations)
+    if misfit > rules.max_landmark_misfit:
+        return f"landmarks fit a face layout no better than {misfit:.2f} eye distances"
+    return None
+
+
+def classify(tracks: Sequence[Track], rules: LaneRules) -> tuple[list[Track], list[Rejected]]:
+    """Split one camera's tracks into candidate occupants and rejected non-occupants."""
+    rejected: list[Rejected] = []
+    remaining = list(tracks)
+    # Order matters: a poster must not serve as the "vehicle" for others, so static goes first.
+    static = []
+    for track in remaining:
+        why = _is_static(track, [t for t in remaining if t is not track], rules)
+        if why:
+            static.append(Rejected("static", why, track))
+    rejected += static
+    remaining = [t for t in remaining if all(r.track is not t for r in static)]
+    tests: tuple[tuple[str, Callable[[Track, list[Track]], str | None]], ...] = (
+        ("not_a_face", lambda t, _o: _not_a_face(t, rules)),
+        ("outside_vehicle", lambda t, o: _outside(t, o, rules)),
+        ("on_clothing", lambda t, o: _on_clothing(t, o, rules)),
+    )
+    for reason, test in tests:
+        kept = []
+        for track in remaining:
+            why = test(track, [t for t in remaining if t is not track])
+            if why:
+                rejected.append(Rejected(reason, why, track))
+            else:
+                kept.append(track)
+        remaining = kept
+    return remaining, rejected
+
+
+def _outside(track: Track, others: Sequence[Track], rules: LaneRules) -> str | None:
+    residual = _vehicle_residual(track, others, rules)
+    if residual is not None and residual > rules.outside_residual:
+        return f"moves {residual:.2f} face widths per frame off the vehicle's motion"
+    return None
+
+
+# --- joining tracks into occupants ---------------------------------------------------------------
+
+
+def _fused(observations: Sequence[Observation], count: int) -> Template:
+    vectors = np.stack([o.template.vector for o in observations[:count]])
+    first = observations[0].template
+    return Template(vectors.mean(axis=0), first.model_id, first.model_version, first.metric)
+
+
+def _by_quality(observations: Sequence[Observation]) -> list[Observation]:
+    return sorted(observations, key=lambda o: (-o.quality.unified, -o.detection.score, o.frame))
+
+
+def join_tracks(tracks: Sequence[Track], link_threshold: float) -> list[list[Track]]:
+    """Group tracks of one person: most similar first, above the threshold, never two tracks of one
+    camera that share a frame."""
+    groups: list[list[Track]] = [[t] for t in tracks]
+    templates = [_fused(_by_quality(t.observations), 3) for t in tracks]
+    members: list[list[int]] = [[i] for i in range(len(tracks))]
+
+    def conflict(a: list[int], b: list[int]) -> bool:
+        return any(
+            tracks[i].camera_id == tracks[j].camera_id and tracks[i].steps & tracks[j].steps
+            for i in a
+            for j in b
+        )
+
+    while True:
+        best: tuple[float, int, int] | None = None
+        for gi in range(len(members)):
+            for gj in range(gi + 1, len(members)):
+                if conflict(members[gi], members[gj]):
+                    continue
+                # Average linkage: every pair of tracks of the two groups counts.
+                score = float(
+                    np.mean(
+                        [similarity(templates[i], templates[j]) for i in members[gi] for j in members[gj]]
+                    )
+                )
+                if score >= link_threshold and (best is None or score > best[0]):
+                    best = (score, gi, gj)
+        if best is None:
+            break
+        _, gi, gj = best
+        members[gi] += members[gj]
+        groups[gi] += groups[gj]
+        del members[gj], groups[gj]
+    return groups
+
+
+def occupant_of(tracks: Sequence[Track], rules: LaneRules, *, fusion: bool = True) -> OccupantTrack:
+    ranked = _by_quality([o for t in tracks for o in t.observations])
+    passing = [o for o in ranked if o.validation.passed]
+    captures = passing[: rules.fuse] if fusion else passing[:1]
+    template = _fused(captures, len(captures)) if captures else None
+    best_attempt = None if captures else (ranked[0] if ranked else None)
+    return OccupantTrack(tuple(tracks), tuple(captures), best_attempt, template)
+
+
+def find_occupants(
+    cameras: Sequence[Sequence[Sequence[Observation]]],
+    rules: LaneRules,
+    link_threshold: float,
+    *,
+    fusion: bool = True,
+) -> OccupantFinding:
+    """Faces per camera per frame (time order) → occupants and rejected non-occupants."""
+    candidates: list[Track] = []
+    rejected: list[Rejected] = []
+    for frames in cameras:
+        kept, dropped = classify(track_camera(frames, rules), rules)
+        candidates += kept
+        rejected += dropped
+    groups = join_tracks(candidates, link_threshold)
+    occupants = [occupant_of(g, rules, fusion=fusion) for g in groups]
+
+    def position(o: OccupantTrack) -> tuple[str, float, float]:
+        first = min(o.observations, key=lambda x: (x.camera_id, x.step))
+        return first.camera_id, first.centre[0], first.centre[1]
+
+    occupants.sort(key=position)
+    return OccupantFinding(tuple(occupants), tuple(rejected))
