@@ -48,7 +48,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -85,9 +85,9 @@ class Observation:
     camera_id: str
     step: int
     detection: Detection
-    template: Template
     quality: FaceQuality
     validation: Validation
+    template: Template | None = None  # embedded only where needed (see find_occupants)
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -178,8 +178,8 @@ def _state(o: Observation) -> State:
 def common_motion(before: Sequence[State], after: Sequence[State], gate: float) -> Motion:
     """The motion that carries the most boxes of ``before`` onto boxes of ``after`` (RANSAC over pairs).
 
-    Ties go to the hypothesis that moves more (a vehicle approaches; posters stand still), then
-    to the smaller total error.
+    Ties go to the hypothesis that grows more (a vehicle approaches, so its faces grow; posters
+    and passers-by do not), then to the smaller total error.
     """
     best: tuple[int, float, float] = (0, 0.0, 0.0)
     best_motion = Motion()
@@ -191,7 +191,7 @@ def common_motion(before: Sequence[State], after: Sequence[State], gate: float) 
             motion = Motion(scale, b[0] - scale * a[0], b[1] - scale * a[1])
             errors = [min(state_error(motion.apply(p), q) for q in after) for p in before]
             inliers = [e for e in errors if e < gate]
-            key = (len(inliers), round(motion.magnitude(a), 2), -sum(inliers))
+            key = (len(inliers), round(math.log(scale), 2), -sum(inliers))
             if key > best:
                 best, best_motion = key, motion
     return best_motion
@@ -221,11 +221,10 @@ def track_camera(frames: Sequence[Sequence[Observation]], rules: LaneRules) -> l
             for i, track in enumerate(tracks):
                 by_vehicle = motion.apply(track.predicted)
                 by_itself = track.own.apply(track.predicted)
-                last = track.observations[-1].template
-                for j, (face, state) in enumerate(zip(faces, states, strict=True)):
+                for j, state in enumerate(states):
                     geometric = min(state_error(by_vehicle, state), state_error(by_itself, state))
                     if geometric < rules.track_gate:
-                        cost[i, j] = geometric + 0.25 * (1.0 - similarity(last, face.template))
+                        cost[i, j] = geometric
             pairs = assign(-np.where(np.isfinite(cost), cost, 0.0), np.isfinite(cost))
             taken = set()
             matched = set()
@@ -293,22 +292,22 @@ def _is_static(track: Track, others: Sequence[Track], rules: LaneRules) -> str |
 
 
 def _vehicle_residual(track: Track, others: Sequence[Track], rules: LaneRules) -> float | None:
-    """Mean error of the track's steps under the motion the other faces share; None if untestable."""
+    """Mean error of the track's steps under the motion most faces share; None if untestable."""
     obs = sorted(track.observations, key=lambda o: o.step)
     errors = []
     for a, b in itertools.pairwise(obs):
-        before, after = [], []
+        before, after = [_state(a)], [_state(b)]
         for other in others:
             at = {o.step: o for o in other.observations}
             if a.step in at and b.step in at:
                 before.append(_state(at[a.step]))
                 after.append(_state(at[b.step]))
-        if not before:
+        if len(before) < 2:
             continue
         motion = common_motion(before, after, rules.track_gate)
         if motion.magnitude(before[0]) < rules.vehicle_moved / 2:
-            continue  # the others stood still: nothing to compare with
-        errors.append(state_error(motion.apply(_state(a)), _state(b)))
+            continue  # the vehicle stood still: nothing to compare with
+        errors.append(state_error(motion.apply(before[0]), after[0]))
     return float(np.mean(errors)) if errors else None
 
 
@@ -379,8 +378,12 @@ def _outside(track: Track, others: Sequence[Track], rules: LaneRules) -> str | N
 
 
 def _fused(observations: Sequence[Observation], count: int) -> Template:
-    vectors = np.stack([o.template.vector for o in observations[:count]])
-    first = observations[0].template
+    """The mean of the templates of the first ``count`` observations (feature-level fusion)."""
+    templates = [o.template for o in observations[:count] if o.template is not None]
+    if not templates:
+        raise ValueError("no template to fuse: embed the observations first")
+    first = templates[0]
+    vectors = np.stack([t.vector for t in templates])
     return Template(vectors.mean(axis=0), first.model_id, first.model_version, first.metric)
 
 
@@ -427,27 +430,54 @@ def join_tracks(tracks: Sequence[Track], link_threshold: float) -> list[list[Tra
 
 def occupant_of(tracks: Sequence[Track], rules: LaneRules, *, fusion: bool = True) -> OccupantTrack:
     ranked = _by_quality([o for t in tracks for o in t.observations])
-    passing = [o for o in ranked if o.validation.passed]
+    passing = [o for o in ranked if o.validation.passed and o.template is not None]
     captures = passing[: rules.fuse] if fusion else passing[:1]
     template = _fused(captures, len(captures)) if captures else None
     best_attempt = None if captures else (ranked[0] if ranked else None)
     return OccupantTrack(tuple(tracks), tuple(captures), best_attempt, template)
 
 
+Embed = Callable[[Sequence[Observation]], Sequence[Template]]
+
+
+def _with_templates(tracks: Sequence[Track], rules: LaneRules, embed: Embed) -> list[Track]:
+    """Embed only what is used: each track's best faces for joining, and its best passing ones."""
+    wanted: list[Observation] = []
+    for track in tracks:
+        ranked = _by_quality(track.observations)
+        passing = [o for o in ranked if o.validation.passed]
+        for o in ranked[:3] + passing[: rules.fuse]:
+            if o not in wanted:
+                wanted.append(o)
+    templates = dict(zip(map(id, wanted), embed(wanted), strict=True))
+    return [
+        Track(
+            t.camera_id,
+            tuple(replace(o, template=templates[id(o)]) if id(o) in templates else o for o in t.observations),
+        )
+        for t in tracks
+    ]
+
+
 def find_occupants(
     cameras: Sequence[Sequence[Sequence[Observation]]],
     rules: LaneRules,
     link_threshold: float,
+    embed: Embed,
     *,
     fusion: bool = True,
 ) -> OccupantFinding:
-    """Faces per camera per frame (time order) → occupants and rejected non-occupants."""
+    """Faces per camera per frame (time order) → occupants and rejected non-occupants.
+
+    ``embed`` turns observations into templates; it is called once, for the few faces used.
+    """
     candidates: list[Track] = []
     rejected: list[Rejected] = []
     for frames in cameras:
         kept, dropped = classify(track_camera(frames, rules), rules)
         candidates += kept
         rejected += dropped
+    candidates = _with_templates(candidates, rules, embed)
     groups = join_tracks(candidates, link_threshold)
     occupants = [occupant_of(g, rules, fusion=fusion) for g in groups]
 

@@ -11,12 +11,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bioexit.embedding.types import Template
 from bioexit.encounters import Encounter
 from bioexit.engine import FaceEngine, build_matcher
 from bioexit.lane.decisions import Decision, decide_with_documents, decide_with_gallery
 from bioexit.lane.frames import FrameInput, camera_error, read_encounter, read_frames
 from bioexit.lane.gallery import LaneGallery
-from bioexit.lane.occupants import LaneRules, Observation, OccupantTrack, Rejected, find_occupants
+from bioexit.lane.occupants import Embed, LaneRules, Observation, OccupantTrack, Rejected, find_occupants
 from bioexit.lane.result import (
     Box,
     Capture,
@@ -61,24 +62,40 @@ def build_pipeline(settings: Settings) -> LanePipeline:
 
 
 def observe(frame: FrameInput, step: int, pipeline: LanePipeline) -> list[Observation]:
-    """Detect, embed and assess every face of one frame."""
+    """Detect and assess every face of one frame (templates come later, only where needed)."""
     assert frame.image is not None
-    faces = pipeline.engine.faces(frame.image)
     observations = []
-    for face in faces:
-        quality = assess(frame.image, face.detection)
+    for detection in pipeline.engine.detector.detect(frame.image):
+        quality = assess(frame.image, detection)
         observations.append(
             Observation(
                 frame.index,
                 frame.ref.camera_id,
                 step,
-                face.detection,
-                face.template,
+                detection,
                 quality,
                 validate(quality, pipeline.profile),
             )
         )
     return observations
+
+
+def _embedder(frames: Sequence[FrameInput], pipeline: LanePipeline) -> Embed:
+    images = {f.index: f.image for f in frames}
+
+    def embed(observations: Sequence[Observation]) -> list[Template]:
+        out: dict[int, Template] = {}
+        by_frame: dict[int, list[int]] = {}
+        for k, o in enumerate(observations):
+            by_frame.setdefault(o.frame, []).append(k)
+        for frame, ks in by_frame.items():
+            image = images[frame]
+            assert image is not None
+            faces = pipeline.engine.embed_detections(image, [observations[k].detection for k in ks])
+            out.update((k, face.template) for k, face in zip(ks, faces, strict=True))
+        return [out[k] for k in range(len(observations))]
+
+    return embed
 
 
 def _box(o: Observation) -> Box:
@@ -169,7 +186,9 @@ def process(
             key=lambda f: (f.ref.captured_at, f.index),
         )
         cameras.append([observe(frame, step, pipeline) for step, frame in enumerate(own)])
-    finding = find_occupants(cameras, pipeline.rules, pipeline.link_threshold, fusion=fusion)
+    finding = find_occupants(
+        cameras, pipeline.rules, pipeline.link_threshold, _embedder(usable, pipeline), fusion=fusion
+    )
     if encounter.documents:
         mode = "documents"
         decisions, unmatched = decide_with_documents(

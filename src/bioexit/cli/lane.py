@@ -1,0 +1,93 @@
+"""Vehicle lane commands: ``bioexit lane process``, ``bioexit lane schema``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bioexit.cli._base import JsonOption, app, cli_settings, emit, out, run
+
+lane_app = typer.Typer(help="The vehicle lane: process encounters.", no_args_is_help=True)
+app.add_typer(lane_app, name="lane")
+
+
+@lane_app.command("process")
+def lane_process(
+    encounter_dir: Annotated[Path, typer.Argument(help="an encounter folder (encounter.json and frames)")],
+    gallery: Annotated[Path, typer.Option("--gallery", help="gallery folder (gallery.json and photos)")],
+    results: Annotated[
+        Path | None, typer.Option("--results", help="results folder (default: settings lane.results_dir)")
+    ] = None,
+    store: Annotated[bool, typer.Option("--store/--no-store", help="keep the result (idempotent)")] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Find every occupant of one vehicle and decide on each: confirmed, no_match or not_captured.
+
+    The result is stored under the encounter id; processing the same encounter again returns the
+    stored result."""
+
+    def action() -> None:
+        from bioexit.lane.frames import read_encounter
+        from bioexit.lane.gallery import read_gallery
+        from bioexit.lane.pipeline import build_pipeline, process_folder
+        from bioexit.lane.store import ResultStore
+
+        settings = cli_settings()
+        encounter = read_encounter(encounter_dir)  # a bad folder fails before any model loads
+        result_store = ResultStore(results or settings.lane.results_dir) if store else None
+        result = result_store.get(encounter.encounter_id) if result_store else None
+        stored = result is not None
+        if result is None:
+            pipeline = build_pipeline(settings)
+            references = read_gallery(gallery, pipeline.engine, settings.images)
+            result, stored = process_folder(encounter_dir, references, pipeline, result_store, settings)
+        payload = json.loads(result.to_json())
+
+        def render(r: dict[str, Any]) -> None:
+            table = Table("occupant", "status", "identity", "score", "cameras", "frames", "reason")
+            for o in r["occupants"]:
+                colour = {"confirmed": "green", "no_match": "yellow", "not_captured": "red"}[o["status"]]
+                table.add_row(
+                    o["occupant_id"],
+                    f"[{colour}]{o['status']}[/]",
+                    o["identity"] or "-",
+                    "-" if o["score"] is None else f"{o['score']:.3f}",
+                    ",".join(o["cameras"]),
+                    str(o["frames_seen"]),
+                    o["reason"],
+                )
+            out.print(table)
+            out.print(
+                f"{r['encounter_id']}: {r['occupant_count']} occupants, all confirmed: {r['all_confirmed']}, "
+                f"{len(r['rejected'])} non-occupant faces rejected, {len(r['frame_errors'])} bad frames"
+                + (" (stored result)" if stored else "")
+            )
+            for e in r["frame_errors"]:
+                out.print(f"frame {e['frame']} ({e['file']}): {e['error']}: {e['message']}", markup=False)
+
+        emit(payload, as_json, render)
+
+    run(action)
+
+
+@lane_app.command("schema")
+def lane_schema(
+    which: Annotated[str, typer.Argument(help="encounter | result")] = "result",
+) -> None:
+    """Print the published JSON Schema of encounter.json or of a vehicle result."""
+
+    def action() -> None:
+        from bioexit.encounters import encounter_json_schema
+        from bioexit.errors import ConfigError
+        from bioexit.lane.result import result_json_schema
+
+        schemas = {"encounter": encounter_json_schema, "result": result_json_schema}
+        if which not in schemas:
+            raise ConfigError("unknown schema", expected="encounter or result", got=which)
+        emit(schemas[which](), True, lambda _r: None)
+
+    run(action)
