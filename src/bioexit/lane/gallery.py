@@ -42,6 +42,37 @@ class GalleryFile(BaseModel):
     entries: tuple[GalleryEntry, ...]
 
 
+class SimulatedPerson(BaseModel):
+    """One person of the lane simulator's gallery (``bioexit.lanesim.gallery/1``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    photo: str
+    document_number: str | None = Field(None, repr=False)
+    document_kind: str | None = None
+    issuing_state: str | None = None
+    citizenship: str | None = None
+
+
+class SimulatedGalleryFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["bioexit.lanesim.gallery/1"] = Field(alias="schema")
+    people: dict[str, SimulatedPerson]
+
+    def entries(self) -> tuple[GalleryEntry, ...]:
+        return tuple(
+            GalleryEntry(
+                entry_id=f"doc-{person_id}",
+                subject_id=person_id,
+                photo=p.photo,
+                kind="document",
+                document_number=p.document_number,
+            )
+            for person_id, p in sorted(self.people.items())
+        )
+
+
 @dataclass
 class LaneGallery:
     """Templates by entry; document numbers to entries; a :class:`Gallery` for 1:N search."""
@@ -81,16 +112,27 @@ def read_gallery(
     limits: ImageLimits,
     progress: Callable[[int, int], None] | None = None,
 ) -> LaneGallery:
-    """Read ``folder/gallery.json`` and enrol the largest face of each photo."""
+    """Read ``folder/gallery.json`` and enrol the largest face of each photo.
+
+    Two layouts are read: ``{"entries": [GalleryEntry, ...]}``, and the lane simulator's
+    ``{"schema": "bioexit.lanesim.gallery/1", "people": {person_id: {...}}}``.
+    """
     path = folder / GALLERY_FILE
     try:
-        spec = GalleryFile.model_validate_json(path.read_bytes())
+        data = json.loads(path.read_bytes())
     except OSError:
         raise DataError("cannot read the gallery", expected=f"a readable {path}", got="missing") from None
-    except (ValidationError, json.JSONDecodeError) as exc:
+    except ValueError as exc:
+        raise DataError(f"{path} is not JSON: {exc}") from None
+    try:
+        if isinstance(data, dict) and "people" in data:
+            entries = SimulatedGalleryFile.model_validate(data).entries()
+        else:
+            entries = GalleryFile.model_validate(data).entries
+    except ValidationError as exc:
         raise DataError(f"{path} is not a valid gallery file: {exc}") from None
     gallery = LaneGallery(engine.embedder.info)
-    for done, entry in enumerate(spec.entries, start=1):
+    for done, entry in enumerate(entries, start=1):
         face = engine.largest_face(read_image(folder / entry.photo, limits=limits))
         if face is None:
             raise NoFaceError(
@@ -98,5 +140,5 @@ def read_gallery(
             )
         gallery.add(entry.entry_id, entry.subject_id, face.template, entry.document_number)
         if progress is not None:
-            progress(done, len(spec.entries))
+            progress(done, len(entries))
     return gallery

@@ -17,7 +17,15 @@ from bioexit.engine import FaceEngine, build_matcher
 from bioexit.lane.decisions import Decision, decide_with_documents, decide_with_gallery
 from bioexit.lane.frames import FrameInput, camera_error, read_encounter, read_frames
 from bioexit.lane.gallery import LaneGallery
-from bioexit.lane.occupants import Embed, LaneRules, Observation, OccupantTrack, Rejected, find_occupants
+from bioexit.lane.occupants import (
+    Embed,
+    LaneRules,
+    Observation,
+    OccupantFinding,
+    OccupantTrack,
+    Rejected,
+    find_occupants,
+)
 from bioexit.lane.result import (
     Box,
     Capture,
@@ -134,6 +142,7 @@ def _occupant(index: int, occupant: OccupantTrack, decision: Decision, matcher: 
         reason=decision.reason,
         cameras=occupant.cameras,
         frames_seen=len({o.frame for o in occupant.observations}),
+        track=tuple(_box(o) for o in sorted(occupant.observations, key=lambda o: (o.frame, o.detection.x1))),
         captures=tuple(_capture(o) for o in occupant.captures),
         best_attempt=None if occupant.best_attempt is None else _capture(occupant.best_attempt),
     )
@@ -162,6 +171,27 @@ def process(
     reported in ``frame_errors``; the others are processed. ``fusion=False`` keeps one capture
     per occupant (the single-shot baseline).
     """
+    return analyse(encounter, frames, gallery, pipeline, fusion=fusion, clock=clock).result
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A result and what led to it (occupants with templates), for benchmarks."""
+
+    result: VehicleResult
+    finding: OccupantFinding
+
+
+def analyse(
+    encounter: Encounter,
+    frames: Sequence[FrameInput],
+    gallery: LaneGallery,
+    pipeline: LanePipeline,
+    *,
+    fusion: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Analysis:
+    """:func:`process`, also returning the occupants it found (templates included)."""
     started = clock()
     errors: list[FrameError] = []
     usable: list[FrameInput] = []
@@ -202,7 +232,7 @@ def process(
         for i, (o, d) in enumerate(zip(finding.occupants, decisions, strict=True), start=1)
     )
     confirmed = [o for o in occupants if o.status == "confirmed"]
-    return VehicleResult(
+    result = VehicleResult(
         encounter_id=encounter.encounter_id,
         port=encounter.port,
         lane=encounter.lane,
@@ -221,6 +251,7 @@ def process(
         frames_used=len(usable),
         seconds=round(clock() - started, 4),
     )
+    return Analysis(result, finding)
 
 
 def process_folder(

@@ -55,6 +55,7 @@ class Occupant(_Strict):
     reason: str = Field(description="why this status, in words")
     cameras: tuple[str, ...]
     frames_seen: int = Field(ge=1)
+    track: tuple[Box, ...] = Field(description="every box of this occupant, in frame order")
     captures: tuple[Capture, ...] = Field(description="captures that passed, best first; fused for matching")
     best_attempt: Capture | None = Field(None, description="the best capture that failed, when none passed")
 
