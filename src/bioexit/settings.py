@@ -135,7 +135,7 @@ class LaneConfig(_Strict):
     fuse: int = Field(
         3, ge=1, le=10, description="passing captures whose templates are averaged per occupant"
     )
-    link_fmr: float = Field(1e-2, description="false-match rate of the score that joins tracks of one person")
+    link_fmr: float = Field(1e-3, description="false-match rate of the score that joins tracks of one person")
     results_dir: Path = Field(
         Path("lane-results"), description="where results are stored, one per encounter id"
     )

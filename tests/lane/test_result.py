@@ -44,6 +44,7 @@ def _occupant(**kw: object) -> Occupant:
         "reason": "r",
         "cameras": ("c",),
         "frames_seen": 1,
+        "track": (_capture().box,),
         "captures": (_capture(),),
     }
     return Occupant(**{**base, **kw})  # type: ignore[arg-type]

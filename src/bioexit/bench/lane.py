@@ -198,7 +198,9 @@ class Tally:
                 self.phantom_occupants += 1
             if p.status != "confirmed":
                 continue
-            if label is not None and label[0] == "occupant" and person[label[1]] == p.identity:
+            # Judged on the face that was matched: the best capture.
+            matched = face_under(truth, *p.captures[0]) if p.captures else None
+            if matched is not None and matched[0] == "occupant" and person[matched[1]] == p.identity:
                 self.confirmed_right += 1
             else:
                 self.false_confirmations += 1

@@ -9,6 +9,8 @@
   same assignment runs over occupants × subjects (each subject's best entry), so one person
   is never confirmed twice in a vehicle; an occupant for whom a second subject also passes the
   threshold is ambiguous and goes to an officer.
+* In both, a pair is only allowed when the fused template reaches the threshold *and* each
+  fused capture on its own reaches the (lower) score at :data:`CAPTURE_AGREEMENT_FMR`.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bioexit.embedding.types import similarity
+from bioexit.embedding.types import Template, similarity
 from bioexit.encounters import DocumentRead
 from bioexit.lane.assignment import assign
 from bioexit.lane.gallery import LaneGallery
 from bioexit.lane.occupants import OccupantTrack
 from bioexit.lane.result import OccupantStatus
 from bioexit.matching import Matcher
+
+CAPTURE_AGREEMENT_FMR = 1e-2
+"""Each fused capture alone must reach the score at this FMR against the confirmed reference."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,12 @@ class Decision:
     entry_id: str | None = None
     document: int | None = None
     score: float | None = None
+
+
+def _captures_agree(occupant: OccupantTrack, reference: Template, floor: float) -> bool:
+    """Every fused capture must look like the reference on its own (score ≥ ``floor``), so that a
+    capture of someone else (a box that slipped to a neighbour) cannot lift a blend over the line."""
+    return all(c.template is None or similarity(c.template, reference) >= floor for c in occupant.captures)
 
 
 def _not_captured(occupant: OccupantTrack) -> Decision:
@@ -61,6 +72,11 @@ def decide_with_documents(
         for c, (_, entry) in enumerate(references):
             scores[r, c] = similarity(probe, gallery.templates[entry])
     allowed = scores >= matcher.threshold
+    floor = matcher.table.threshold(CAPTURE_AGREEMENT_FMR)
+    for r, i in enumerate(captured):
+        for c, (_, entry) in enumerate(references):
+            if allowed[r, c] and not _captures_agree(occupants[i], gallery.templates[entry], floor):
+                allowed[r, c] = False
     pairs = dict(assign(np.where(allowed, scores, 0.0), allowed))
     decisions = []
     used = set()
@@ -122,6 +138,16 @@ def decide_with_gallery(
             if subject in found:
                 scores[r, c] = found[subject][1]
     allowed = scores >= matcher.threshold
+    floor = matcher.table.threshold(CAPTURE_AGREEMENT_FMR)
+    for r, i in enumerate(captured):
+        for c, subject in enumerate(subjects):
+            entry = best_entry[r].get(subject)
+            if (
+                allowed[r, c]
+                and entry
+                and not _captures_agree(occupants[i], gallery.templates[entry[0]], floor)
+            ):
+                allowed[r, c] = False
     ambiguous = allowed.sum(axis=1) > 1
     usable = allowed & ~ambiguous[:, None]
     pairs = dict(assign(np.where(usable, scores, 0.0), usable))
@@ -140,8 +166,10 @@ def decide_with_gallery(
             )
         elif r in pairs:
             subject = subjects[pairs[r]]
-            entry, score = best_entry[r][subject]
-            decisions.append(Decision("confirmed", "identified in the gallery", subject, entry, None, score))
+            entry_id, score = best_entry[r][subject]
+            decisions.append(
+                Decision("confirmed", "identified in the gallery", subject, entry_id, None, score)
+            )
         elif allowed[r].any():
             decisions.append(
                 Decision("no_match", "its match was taken by a better-matching occupant", score=best)

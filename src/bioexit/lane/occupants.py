@@ -13,18 +13,23 @@ the two geometric errors, gated, with template similarity as a small tie-breaker
 
 **2. Non-occupants.** A track is not an occupant when
 
-* ``static``: it stays put (centre within :attr:`LaneRules.static_shift` face widths, size within
-  :attr:`LaneRules.static_growth`) across frames in which other faces of the same camera moved
-  with the vehicle: a poster, a sign, a screen on the booth.
+* ``static``: it does not grow with the vehicle: over its frames its size grows by less than
+  :attr:`LaneRules.static_growth` of the rate at which the other faces of the same camera grow
+  (when those grow at least :attr:`LaneRules.vehicle_growth` log-size per frame), and its
+  centre drifts by at most :attr:`LaneRules.static_shift` face widths: a poster, a sign, a
+  screen on the booth, a bystander (who may sway, but does not approach).
 * ``outside_vehicle``: it moves, but not with the vehicle: after the common motion its boxes are
   off by more than :attr:`LaneRules.outside_residual` face widths on average (a passer-by, an
   officer, the driver of the next car). Faces at other depths in the same vehicle (rear rows)
   differ by parallax only, well under that.
-* ``on_clothing``: in some frame it sits under another, larger face of the same camera, within
+* ``on_clothing``: in some frame it sits under a face of the same camera, within
   :attr:`LaneRules.clothing_below` of that face's heights below it and
-  :attr:`LaneRules.clothing_across` of its widths across: a face printed on the wearer's shirt.
-  Nobody can be seen through another occupant's chest; a rear-row passenger appears beside or
-  above the front-row heads, not below them. (A child on an adult's lap is the known exception.)
+  :attr:`LaneRules.clothing_across` of its widths across, and it is at most
+  :attr:`LaneRules.clothing_max_size` of that face's width: a face printed on the wearer's
+  chest (prints are about half a face wide). Nobody can be seen through another occupant's
+  chest. A rear-row passenger may appear right above a front-row head (the cameras look down
+  a little), but then the face *below* is the larger one, so the size limit keeps both.
+  (A small child on an adult's lap is the known exception.)
 * ``not_a_face``: no box of it is a convincing human face: the detector's best score stays below
   :attr:`LaneRules.min_detection_score`, or the five landmarks never fit a human face layout
   within :attr:`LaneRules.max_landmark_misfit` inter-eye distances (an animal, a pattern).
@@ -50,10 +55,12 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
+import numpy.typing as npt
 
 from bioexit.alignment import DLIB_CHIP_150, similarity_transform
-from bioexit.detection.types import Detection
+from bioexit.detection.types import Detection, RGBImage
 from bioexit.embedding.types import Template, similarity
 from bioexit.lane.assignment import assign
 from bioexit.quality import FaceQuality, Validation
@@ -64,16 +71,19 @@ class LaneRules:
     """The tunable numbers of occupant finding; units in the module docs."""
 
     track_gate: float = 0.8
-    static_shift: float = 0.12
-    static_growth: float = 0.06
+    appearance_weight: float = 0.5
+    static_shift: float = 0.6
+    static_growth: float = 0.3
+    vehicle_growth: float = 0.06
     vehicle_moved: float = 0.25
-    outside_residual: float = 0.6
+    outside_residual: float = 1.0
     clothing_below: tuple[float, float] = (0.9, 3.5)
     clothing_across: float = 0.6
-    clothing_max_size: float = 1.15
-    min_detection_score: float = 0.9
+    clothing_max_size: float = 0.8
+    min_detection_score: float = 0.8
     max_landmark_misfit: float = 0.3
-    link_fmr: float = 1e-2
+    link_fmr: float = 1e-3
+    link_min_eye_distance: float = 18.0
     fuse: int = 3
 
 
@@ -88,6 +98,13 @@ class Observation:
     quality: FaceQuality
     validation: Validation
     template: Template | None = None  # embedded only where needed (see find_occupants)
+    thumbnail: npt.NDArray[np.float32] | None = None  # see face_thumbnail
+
+    def looks_like(self, other: Observation) -> float:
+        """Correlation of the two faces' thumbnails in [-1, 1]; 0 when either has none."""
+        if self.thumbnail is None or other.thumbnail is None:
+            return 0.0
+        return float(np.dot(self.thumbnail, other.thumbnail))
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -138,6 +155,20 @@ class OccupantTrack:
 class OccupantFinding:
     occupants: tuple[OccupantTrack, ...]
     rejected: tuple[Rejected, ...]
+
+
+def face_thumbnail(image: RGBImage, detection: Detection) -> npt.NDArray[np.float32]:
+    """The face box at 12×12 in colour, zero-mean and unit-norm: a cheap appearance cue that tells
+    neighbouring faces apart while tracking (hair, skin, hats, glasses), at any face size."""
+    height, width = image.shape[:2]
+    x1, y1 = max(int(detection.x1), 0), max(int(detection.y1), 0)
+    x2, y2 = min(int(math.ceil(detection.x2)), width), min(int(math.ceil(detection.y2)), height)
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        return np.zeros(12 * 12 * 3, np.float32)
+    patch = cv2.resize(image[y1:y2, x1:x2], (12, 12), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+    patch -= patch.mean()
+    norm = float(np.linalg.norm(patch))
+    return patch / norm if norm > 0 else patch
 
 
 # --- geometry ------------------------------------------------------------------------------------
@@ -221,10 +252,11 @@ def track_camera(frames: Sequence[Sequence[Observation]], rules: LaneRules) -> l
             for i, track in enumerate(tracks):
                 by_vehicle = motion.apply(track.predicted)
                 by_itself = track.own.apply(track.predicted)
+                last = track.observations[-1]
                 for j, state in enumerate(states):
                     geometric = min(state_error(by_vehicle, state), state_error(by_itself, state))
                     if geometric < rules.track_gate:
-                        cost[i, j] = geometric
+                        cost[i, j] = geometric + rules.appearance_weight * (1.0 - last.looks_like(faces[j]))
             pairs = assign(-np.where(np.isfinite(cost), cost, 0.0), np.isfinite(cost))
             taken = set()
             matched = set()
@@ -267,32 +299,42 @@ def landmark_misfit(detection: Detection) -> float:
     return float(np.sqrt(((placed - marks) ** 2).sum(axis=1).mean()) / eye_distance)
 
 
+def _growth_rate(observations: Sequence[Observation]) -> float | None:
+    """Log growth of the box width per frame step between the first and last observation."""
+    obs = sorted(observations, key=lambda o: o.step)
+    if len(obs) < 2:
+        return None
+    return math.log(obs[-1].width / obs[0].width) / (obs[-1].step - obs[0].step)
+
+
 def _is_static(track: Track, others: Sequence[Track], rules: LaneRules) -> str | None:
     obs = sorted(track.observations, key=lambda o: o.step)
-    if len(obs) < 2:
+    rate = _growth_rate(obs)
+    if rate is None:
         return None
     first, last = _state(obs[0]), _state(obs[-1])
     shift = math.hypot(last[0] - first[0], last[1] - first[1]) / first[2]
-    growth = abs(math.log(last[2] / first[2]))
-    if shift > rules.static_shift or growth > rules.static_growth:
+    span = range(obs[0].step, obs[-1].step + 1)
+    rates = [_growth_rate([o for o in other.observations if o.step in span]) for other in others]
+    known = [r for r in rates if r is not None]
+    if not known:
         return None
-    span = {o.step for o in obs}
-    for other in others:
-        steps = sorted((o for o in other.observations if o.step in span), key=lambda o: o.step)
-        if len(steps) < 2:
-            continue
-        a, b = _state(steps[0]), _state(steps[-1])
-        moved = math.hypot(b[0] - a[0], b[1] - a[1]) / a[2] + abs(math.log(b[2] / a[2]))
-        if moved >= rules.vehicle_moved:
-            return (
-                f"stays within {shift:.2f} face widths and {growth:.2f} log-size over {len(obs)} frames "
-                f"while other faces moved {moved:.2f}"
-            )
-    return None
+    vehicle = float(np.median(known))
+    # Faces on an approaching vehicle grow every frame; a poster or a bystander keeps its size.
+    if vehicle < rules.vehicle_growth or rate > rules.static_growth * vehicle or shift > rules.static_shift:
+        return None
+    return (
+        f"grows {rate:+.3f} log-size per frame and shifts {shift:.2f} face widths over {len(obs)} frames "
+        f"while the vehicle's faces grow {vehicle:.3f}"
+    )
 
 
 def _vehicle_residual(track: Track, others: Sequence[Track], rules: LaneRules) -> float | None:
-    """Mean error of the track's steps under the motion most faces share; None if untestable."""
+    """The track's smallest per-frame error under the motion most faces share; None if untestable.
+
+    The smallest, not the mean: one bad step (a box that slipped to a neighbour's face) does not
+    make an occupant a passer-by; a passer-by is off the vehicle's motion at every step.
+    """
     obs = sorted(track.observations, key=lambda o: o.step)
     errors = []
     for a, b in itertools.pairwise(obs):
@@ -308,7 +350,7 @@ def _vehicle_residual(track: Track, others: Sequence[Track], rules: LaneRules) -
         if motion.magnitude(before[0]) < rules.vehicle_moved / 2:
             continue  # the vehicle stood still: nothing to compare with
         errors.append(state_error(motion.apply(before[0]), after[0]))
-    return float(np.mean(errors)) if errors else None
+    return min(errors) if len(errors) >= 2 else None
 
 
 def _on_clothing(track: Track, others: Sequence[Track], rules: LaneRules) -> str | None:
@@ -370,7 +412,7 @@ def classify(tracks: Sequence[Track], rules: LaneRules) -> tuple[list[Track], li
 def _outside(track: Track, others: Sequence[Track], rules: LaneRules) -> str | None:
     residual = _vehicle_residual(track, others, rules)
     if residual is not None and residual > rules.outside_residual:
-        return f"moves {residual:.2f} face widths per frame off the vehicle's motion"
+        return f"moves at least {residual:.2f} face widths per frame off the vehicle's motion"
     return None
 
 
@@ -391,11 +433,22 @@ def _by_quality(observations: Sequence[Observation]) -> list[Observation]:
     return sorted(observations, key=lambda o: (-o.quality.unified, -o.detection.score, o.frame))
 
 
-def join_tracks(tracks: Sequence[Track], link_threshold: float) -> list[list[Track]]:
+def _link_template(track: Track, min_eye_distance: float) -> Template | None:
+    """The mean template of the track's three best faces large enough to tell people apart.
+
+    Templates of tiny faces look alike whoever they show, so they never join tracks."""
+    usable = [o for o in _by_quality(track.observations) if o.detection.eye_distance >= min_eye_distance]
+    usable = [o for o in usable if o.template is not None]
+    return _fused(usable, 3) if usable else None
+
+
+def join_tracks(
+    tracks: Sequence[Track], link_threshold: float, min_eye_distance: float = 0.0
+) -> list[list[Track]]:
     """Group tracks of one person: most similar first, above the threshold, never two tracks of one
-    camera that share a frame."""
+    camera that share a frame, and never on templates of faces under ``min_eye_distance``."""
     groups: list[list[Track]] = [[t] for t in tracks]
-    templates = [_fused(_by_quality(t.observations), 3) for t in tracks]
+    templates = [_link_template(t, min_eye_distance) for t in tracks]
     members: list[list[int]] = [[i] for i in range(len(tracks))]
 
     def conflict(a: list[int], b: list[int]) -> bool:
@@ -412,11 +465,11 @@ def join_tracks(tracks: Sequence[Track], link_threshold: float) -> list[list[Tra
                 if conflict(members[gi], members[gj]):
                     continue
                 # Average linkage: every pair of tracks of the two groups counts.
-                score = float(
-                    np.mean(
-                        [similarity(templates[i], templates[j]) for i in members[gi] for j in members[gj]]
-                    )
-                )
+                pairs = [(templates[i], templates[j]) for i in members[gi] for j in members[gj]]
+                known = [(a, b) for a, b in pairs if a is not None and b is not None]
+                if len(known) < len(pairs):
+                    continue
+                score = float(np.mean([similarity(a, b) for a, b in known]))
                 if score >= link_threshold and (best is None or score > best[0]):
                     best = (score, gi, gj)
         if best is None:
@@ -428,10 +481,22 @@ def join_tracks(tracks: Sequence[Track], link_threshold: float) -> list[list[Tra
     return groups
 
 
-def occupant_of(tracks: Sequence[Track], rules: LaneRules, *, fusion: bool = True) -> OccupantTrack:
+def occupant_of(
+    tracks: Sequence[Track], rules: LaneRules, link_threshold: float, *, fusion: bool = True
+) -> OccupantTrack:
+    """The occupant of joined tracks: its best passing capture, and with fusion up to ``rules.fuse``
+    of the next best that match it (so that one slipped box cannot blend in someone else)."""
     ranked = _by_quality([o for t in tracks for o in t.observations])
     passing = [o for o in ranked if o.validation.passed and o.template is not None]
-    captures = passing[: rules.fuse] if fusion else passing[:1]
+    captures = passing[:1]
+    if fusion and passing:
+        best = passing[0].template
+        assert best is not None
+        for o in passing[1:]:
+            if len(captures) == rules.fuse:
+                break
+            if o.template is not None and similarity(best, o.template) >= link_threshold:
+                captures.append(o)
     template = _fused(captures, len(captures)) if captures else None
     best_attempt = None if captures else (ranked[0] if ranked else None)
     return OccupantTrack(tuple(tracks), tuple(captures), best_attempt, template)
@@ -478,8 +543,8 @@ def find_occupants(
         candidates += kept
         rejected += dropped
     candidates = _with_templates(candidates, rules, embed)
-    groups = join_tracks(candidates, link_threshold)
-    occupants = [occupant_of(g, rules, fusion=fusion) for g in groups]
+    groups = join_tracks(candidates, link_threshold, rules.link_min_eye_distance)
+    occupants = [occupant_of(g, rules, link_threshold, fusion=fusion) for g in groups]
 
     def position(o: OccupantTrack) -> tuple[str, float, float]:
         first = min(o.observations, key=lambda x: (x.camera_id, x.step))

@@ -24,6 +24,7 @@ from bioexit.lane.occupants import (
     OccupantFinding,
     OccupantTrack,
     Rejected,
+    face_thumbnail,
     find_occupants,
 )
 from bioexit.lane.result import (
@@ -83,6 +84,7 @@ def observe(frame: FrameInput, step: int, pipeline: LanePipeline) -> list[Observ
                 detection,
                 quality,
                 validate(quality, pipeline.profile),
+                thumbnail=face_thumbnail(frame.image, detection),
             )
         )
     return observations
