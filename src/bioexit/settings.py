@@ -127,11 +127,11 @@ class LaneConfig(_Strict):
     """The vehicle lane (see :mod:`bioexit.lane`)."""
 
     min_face_px: float | None = Field(
-        48.0,
+        24.0,
         ge=8.0,
-        description="MTCNN's smallest face in lane frames (None: the detector's own); faces much smaller "
-        "than the quality profile's inter-eye distance can never pass it",
+        description="MTCNN's smallest face in lane frames (None: the detector's own)",
     )
+    regions: bool = Field(True, description="search only where the vehicle moves (bioexit.lane.regions)")
     fuse: int = Field(
         3, ge=1, le=10, description="passing captures whose templates are averaged per occupant"
     )

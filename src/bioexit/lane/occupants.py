@@ -43,6 +43,11 @@ most similar first, only above the score at :attr:`LaneRules.link_fmr`, and neve
 one camera that share a frame (one person is not twice in a frame). Each joined group is one
 occupant.
 
+Pieces of one camera's track that the tracker lost for a frame are stitched back by geometry
+first (:func:`stitch_fragments`). Views too small to identify that no other camera's face joined
+are not counted as extra occupants while the camera that sees the most people already accounts
+for them (:func:`fold_unlinked_views`, reported as ``unlinked_view``).
+
 **4. Best captures.** Every face of an occupant is checked by the quality profile; the passing
 ones are ranked by unified quality, and the templates of the best :attr:`LaneRules.fuse` of them
 are averaged into the occupant's template (with fusion off, the best one alone).
@@ -52,6 +57,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -82,6 +88,8 @@ class LaneRules:
     clothing_max_size: float = 0.8
     min_detection_score: float = 0.8
     max_landmark_misfit: float = 0.3
+    stitch_reach: float = 0.5
+    stitch_alike: float = 0.6
     link_fmr: float = 1e-3
     link_min_eye_distance: float = 18.0
     fuse: int = 3
@@ -416,6 +424,71 @@ def _outside(track: Track, others: Sequence[Track], rules: LaneRules) -> str | N
     return None
 
 
+def stitch_fragments(tracks: Sequence[Track], rules: LaneRules) -> list[Track]:
+    """Join pieces of one face's track that the tracker lost for a frame or two (one camera).
+
+    A piece that ends before another begins is joined to it when the later one's first box is
+    within :attr:`LaneRules.stitch_reach` face widths (plus log-size) per frame of the gap of the
+    earlier one's last box, and the two boxes look alike (thumbnail correlation at least
+    :attr:`LaneRules.stitch_alike`); closest pairs first.
+    """
+    pieces = [list(sorted(t.observations, key=lambda o: o.step)) for t in tracks]
+    while True:
+        best: tuple[float, int, int] | None = None
+        for i, early in enumerate(pieces):
+            for j, late in enumerate(pieces):
+                if i == j or early[-1].step >= late[0].step:
+                    continue
+                gap = late[0].step - early[-1].step
+                error = state_error(_state(early[-1]), _state(late[0])) / gap
+                alike = early[-1].looks_like(late[0]) >= rules.stitch_alike
+                if alike and error <= rules.stitch_reach and (best is None or error < best[0]):
+                    best = (error, i, j)
+        if best is None:
+            break
+        _, i, j = best
+        pieces[i] = pieces[i] + pieces[j]
+        del pieces[j]
+    camera = tracks[0].camera_id if tracks else ""
+    return [Track(camera, tuple(p)) for p in pieces]
+
+
+def fold_unlinked_views(
+    groups: Sequence[list[Track]], rules: LaneRules
+) -> tuple[list[list[Track]], list[Rejected]]:
+    """Drop views that cannot be told apart from occupants already counted.
+
+    A group whose faces are all too small to identify (inter-eye distance below
+    :attr:`LaneRules.link_min_eye_distance`) and that no other camera's group could be joined
+    to may be a second view of someone another camera counts. While there are more groups
+    than the camera that sees the most of them, such groups from other cameras are reported as
+    ``unlinked_view`` instead of as occupants, so the count follows the best view.
+    """
+
+    def unidentifiable(group: list[Track]) -> bool:
+        faces = [o for t in group for o in t.observations]
+        return all(o.detection.eye_distance < rules.link_min_eye_distance for o in faces) and not any(
+            o.validation.passed for o in faces
+        )
+
+    per_camera = Counter(camera for g in groups for camera in {t.camera_id for t in g})
+    if not per_camera:
+        return list(groups), []
+    seen = Counter(t.camera_id for g in groups for t in g for _ in t.observations)
+    best_camera = max(per_camera, key=lambda c: (per_camera[c], seen[c]))
+    most = per_camera[best_camera]
+    kept = list(groups)
+    folded: list[Rejected] = []
+    for group in sorted(groups, key=lambda g: sum(len(t.observations) for t in g)):
+        if len(kept) <= most:
+            break
+        if unidentifiable(group) and all(t.camera_id != best_camera for t in group):
+            kept.remove(group)
+            detail = f"faces too small to identify; counted as seen by {best_camera}"
+            folded += [Rejected("unlinked_view", detail, track) for track in group]
+    return kept, folded
+
+
 # --- joining tracks into occupants ---------------------------------------------------------------
 
 
@@ -539,11 +612,13 @@ def find_occupants(
     candidates: list[Track] = []
     rejected: list[Rejected] = []
     for frames in cameras:
-        kept, dropped = classify(track_camera(frames, rules), rules)
+        kept, dropped = classify(stitch_fragments(track_camera(frames, rules), rules), rules)
         candidates += kept
         rejected += dropped
     candidates = _with_templates(candidates, rules, embed)
     groups = join_tracks(candidates, link_threshold, rules.link_min_eye_distance)
+    groups, folded = fold_unlinked_views(groups, rules)
+    rejected += folded
     occupants = [occupant_of(g, rules, link_threshold, fusion=fusion) for g in groups]
 
     def position(o: OccupantTrack) -> tuple[str, float, float]:

@@ -11,6 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from bioexit.detection.types import Detection, RGBImage
 from bioexit.embedding.types import Template
 from bioexit.encounters import Encounter
 from bioexit.engine import FaceEngine, build_matcher
@@ -27,6 +30,7 @@ from bioexit.lane.occupants import (
     face_thumbnail,
     find_occupants,
 )
+from bioexit.lane.regions import Region, moving_regions
 from bioexit.lane.result import (
     Box,
     Capture,
@@ -50,6 +54,7 @@ class LanePipeline:
     matcher: Matcher
     profile: QualityProfile = DEFAULT_PROFILE
     rules: LaneRules = field(default_factory=LaneRules)
+    regions: bool = True  # search only the moving vehicle (see bioexit.lane.regions)
 
     @property
     def link_threshold(self) -> float:
@@ -67,14 +72,27 @@ def build_pipeline(settings: Settings) -> LanePipeline:
     engine = FaceEngine(build_detector(detector_config), build_embedder(settings.embedder))
     matcher = build_matcher(settings, engine.embedder.info)
     rules = LaneRules(fuse=settings.lane.fuse, link_fmr=settings.lane.link_fmr)
-    return LanePipeline(engine, matcher, rules=rules)
+    return LanePipeline(engine, matcher, rules=rules, regions=settings.lane.regions)
 
 
-def observe(frame: FrameInput, step: int, pipeline: LanePipeline) -> list[Observation]:
-    """Detect and assess every face of one frame (templates come later, only where needed)."""
+def _detect(image: RGBImage, region: Region | None, pipeline: LanePipeline) -> list[Detection]:
+    if region is None:
+        return pipeline.engine.detector.detect(image)
+    x1, y1, x2, y2 = region
+    found = pipeline.engine.detector.detect(np.ascontiguousarray(image[y1:y2, x1:x2]))
+    offset = np.array([x1, y1], np.float32)
+    return [
+        Detection(d.x1 + x1, d.y1 + y1, d.x2 + x1, d.y2 + y1, d.score, d.landmarks + offset) for d in found
+    ]
+
+
+def observe(
+    frame: FrameInput, step: int, pipeline: LanePipeline, region: Region | None = None
+) -> list[Observation]:
+    """Detect (in ``region`` if given) and assess every face of one frame; templates come later."""
     assert frame.image is not None
     observations = []
-    for detection in pipeline.engine.detector.detect(frame.image):
+    for detection in _detect(frame.image, region, pipeline):
         quality = assess(frame.image, detection)
         observations.append(
             Observation(
@@ -217,7 +235,14 @@ def analyse(
             (f for f in usable if f.ref.camera_id == camera.camera_id),
             key=lambda f: (f.ref.captured_at, f.index),
         )
-        cameras.append([observe(frame, step, pipeline) for step, frame in enumerate(own)])
+        images = [f.image for f in own if f.image is not None]
+        regions = moving_regions(images) if pipeline.regions else [None] * len(own)
+        cameras.append(
+            [
+                observe(frame, step, pipeline, region)
+                for step, (frame, region) in enumerate(zip(own, regions, strict=True))
+            ]
+        )
     finding = find_occupants(
         cameras, pipeline.rules, pipeline.link_threshold, _embedder(usable, pipeline), fusion=fusion
     )

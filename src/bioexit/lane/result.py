@@ -17,7 +17,7 @@ RESULT_SCHEMA_ID: Final = "bioexit.vehicle-result/1"
 
 OccupantStatus = Literal["confirmed", "no_match", "not_captured"]
 DecisionMode = Literal["documents", "gallery"]
-RejectReason = Literal["static", "outside_vehicle", "on_clothing", "not_a_face", "too_brief"]
+RejectReason = Literal["static", "outside_vehicle", "on_clothing", "not_a_face", "unlinked_view"]
 
 
 class _Strict(BaseModel):
