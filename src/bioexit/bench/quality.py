@@ -333,6 +333,12 @@ def _round_limit(value: float, direction: Direction) -> float:
     return float(round(steps * magnitude, 10))
 
 
+def _significant(failures: int, rejected: int, rate: float) -> bool:
+    """More non-matches among ``rejected`` captures than chance at ``rate`` explains (≥ 3 σ above)."""
+    expected = rejected * rate
+    return failures >= expected + 3.0 * math.sqrt(max(expected * (1.0 - rate), 0.25)) + 1.0
+
+
 def _with(profile: QualityProfile, limit: str, value: float) -> QualityProfile:
     return QualityProfile(**{**asdict(profile), limit: value})
 
@@ -345,14 +351,19 @@ def calibrate_profile(
     target_fnmr: float = TARGET_FNMR,
     start: QualityProfile = OPEN_PROFILE,
     require_eyes_visible: bool = False,
+    max_discard: float = 0.9,
 ) -> Calibration:
     """The per-component limits that bring the FNMR of passing captures to ``target_fnmr``, discarding little.
 
     Greedy: from ``start``, repeatedly tighten the one limit whose next step (a quantile of the
     passing captures' values, :data:`QUANTILE_STEPS`) rejects the highest share of non-matches
     among the captures it rejects, until the passing captures' FNMR is at most the target.
-    Then every limit is tried back at its ``start`` value and kept there where the target still
-    holds. Limits are rounded to two significant digits on the loose side.
+    A step must reject non-matches well above the current rate (three standard deviations of
+    a binomial draw at that rate, :func:`_significant`), so that noise is not carved away, and
+    may not take the discard past ``max_discard``; when no step qualifies, the calibration stops
+    short of the target and says so (``reached`` false). Then every limit is tried back at its
+    ``start`` value and kept there where the target still holds. Limits are rounded to two
+    significant digits on the loose side.
     """
     if len(qualities) != len(matched) or not qualities:
         raise ValueError("need one match flag per quality, and at least one")
@@ -382,6 +393,10 @@ def calibrate_profile(
                 n_rejected = int(rejected.sum())
                 failures = int((rejected & ~ok).sum())
                 if n_rejected == 0 or failures == 0 or n_rejected == int(keep.sum()):
+                    continue
+                if not _significant(failures, n_rejected, fnmr):
+                    continue
+                if int(keep.sum()) - n_rejected < (1.0 - max_discard) * len(keep):
                     continue
                 precision = failures / n_rejected
                 if best is None or (precision, -n_rejected) > (best[0], -best[1]):
