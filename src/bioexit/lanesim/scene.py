@@ -373,7 +373,7 @@ def plan_vehicle(
                     ),
                     glare=glare,
                     # Image motion grows as the vehicle nears.
-                    motion_blur_px=speed_blur * (0.5 + progress) * float(rng.uniform(0.8, 1.2)),
+                    motion_blur_px=speed_blur * (0.4 + 0.6 * progress) * float(rng.uniform(0.5, 1.2)),
                     noise_sigma=base_noise * (2.0 - light_gain),
                     jpeg_quality=int(rng.integers(params.jpeg_quality[0], params.jpeg_quality[1] + 1)),
                 )

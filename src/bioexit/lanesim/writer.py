@@ -336,18 +336,53 @@ def simulate_lane(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Simulate ``vehicles`` vehicles into ``out`` (which must be new or empty); return simulation.json."""
+    _check_request(out, vehicles)
+    started = time.perf_counter()
+    cast = load_cast(load_dataset(faces_dir), seed, detector, limits, progress)
+    prepare_seconds = time.perf_counter() - started
+    return write_simulation(
+        cast,
+        out,
+        vehicles=vehicles,
+        seed=seed,
+        difficulty=difficulty,
+        limits=limits,
+        params=params,
+        progress=progress,
+        about={
+            "faces_dir": str(faces_dir),
+            "detector": detector.name,
+            "prepare_seconds": round(prepare_seconds, 2),
+        },
+    )
+
+
+def _check_request(out: Path, vehicles: int) -> None:
     if vehicles < 1:
         raise DataError("nothing to simulate", expected="--vehicles ≥ 1", got=vehicles)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DataError(
             "simulation output folder is not empty", expected="a new or empty folder", got=str(out)
         )
-    params = params or params_for(difficulty)
-    started = time.perf_counter()
-    dataset = load_dataset(faces_dir)
-    cast = load_cast(dataset, seed, detector, limits, progress)
+
+
+def write_simulation(
+    cast: Cast,
+    out: Path,
+    *,
+    vehicles: int,
+    seed: int,
+    difficulty: Difficulty,
+    limits: ImageLimits,
+    params: LaneSimParams | None = None,
+    progress: Progress | None = None,
+    about: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write the gallery and ``vehicles`` encounters of an already loaded cast; return simulation.json."""
+    _check_request(out, vehicles)
     if not any(p.probes for p in cast.people):
         raise DataError("no probe photo has a detectable face", expected="at least one", got=0)
+    params = params or params_for(difficulty)
     out.mkdir(parents=True, exist_ok=True)
     write_gallery(out, cast, limits)
     prepared = time.perf_counter()
@@ -372,8 +407,7 @@ def simulate_lane(
         "difficulty": difficulty,
         "vehicles": vehicles,
         "encounter_prefix": prefix,
-        "faces_dir": str(faces_dir),
-        "detector": detector.name,
+        **(about or {}),
         "parameters": asdict(params),
         "counts": {
             "people": len(cast.people),
@@ -389,7 +423,6 @@ def simulate_lane(
             "distractors": dict(sorted(kinds.items())),
         },
         "seconds": {
-            "prepare": round(prepared - started, 2),
             "vehicles": round(finished - prepared, 2),
             "per_vehicle": round((finished - prepared) / vehicles, 4),
         },
