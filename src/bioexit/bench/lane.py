@@ -318,6 +318,8 @@ def lane_run(
 
 
 BaselineRun = Callable[[Encounter, Sequence[FrameInput], float], SystemRun]
+Baseline = tuple[BaselineRun, LaneGallery]
+"""A baseline's run, and the references its templates are scored against."""
 
 
 def run_lane_bench(
@@ -326,7 +328,7 @@ def run_lane_bench(
     pipeline: LanePipeline,
     gallery: LaneGallery,
     *,
-    baselines: dict[str, BaselineRun | None],
+    baselines: dict[str, Baseline | str],
     progress: Progress | None = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
@@ -338,7 +340,7 @@ def run_lane_bench(
         )
     documents = {subject: entry for entry, subject in gallery.subjects.items()}
     tallies = {"lane": Tally(), **{name: Tally() for name in baselines}}
-    unavailable: dict[str, str] = {}
+    unavailable = {name: why for name, why in baselines.items() if isinstance(why, str)}
     for done, folder in enumerate(folders, start=1):
         encounter = read_encounter(folder)
         truth = read_truth(folder, encounter)
@@ -348,10 +350,11 @@ def run_lane_bench(
         per_frame = decode / max(len(frames), 1)
         tallies["lane"].add(truth, lane_run(encounter, frames, gallery, pipeline, decode), gallery, documents)
         for name, baseline in baselines.items():
-            if baseline is None:
-                unavailable[name] = "not available"
+            if isinstance(baseline, str):
                 continue
-            tallies[name].add(truth, baseline(encounter, frames, per_frame), gallery, documents)
+            run, references = baseline
+            own = {subject: entry for entry, subject in references.subjects.items()}
+            tallies[name].add(truth, run(encounter, frames, per_frame), references, own)
         if progress:
             progress("vehicles", done, len(folders))
     threshold = pipeline.matcher.table.threshold(1e-3)
@@ -371,7 +374,7 @@ def run_lane_bench(
     return report
 
 
-def single_shot_baseline(gallery: LaneGallery, pipeline: LanePipeline) -> BaselineRun:
+def single_shot_baseline(gallery: LaneGallery, pipeline: LanePipeline) -> Baseline:
     """One windshield frame through the lane pipeline, no fusion."""
 
     def run(encounter: Encounter, frames: Sequence[FrameInput], decode_per_frame: float) -> SystemRun:
@@ -380,7 +383,7 @@ def single_shot_baseline(gallery: LaneGallery, pipeline: LanePipeline) -> Baseli
             return SystemRun([], decode_per_frame, 0)
         return lane_run(encounter, [frame], gallery, pipeline, decode_per_frame, fusion=False)
 
-    return run
+    return run, gallery
 
 
 def plot_capture_by_row(report: dict[str, Any], path: Path) -> None:
@@ -407,3 +410,69 @@ def plot_capture_by_row(report: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def face_recognition_baseline(sim_dir: Path, settings: Settings) -> Baseline:
+    """The ``face_recognition`` package with its defaults on the single-shot frame.
+
+    Enrolled with the same document photos; in vehicles with documents it compares with the
+    presented documents' photos only, otherwise with the whole gallery; nearest within its
+    default tolerance wins. It has no quality check, so every face it encodes counts as a
+    capture. Its templates are dlib's, from its own detector and alignment, so its FNMR and TIR
+    are measured against its own encodings of the document photos.
+    """
+    from bioexit.bench.baselines import DEFAULT_TOLERANCE, FaceRecognitionBaseline, _package
+    from bioexit.embedding.types import ModelInfo
+    from bioexit.imaging import read_image
+    from bioexit.lane.gallery import read_gallery_entries
+
+    entries = read_gallery_entries(sim_dir / "gallery")
+    photos = {
+        e.subject_id: read_image(sim_dir / "gallery" / e.photo, limits=settings.images) for e in entries
+    }
+    baseline = FaceRecognitionBaseline(photos)
+    numbers = {e.subject_id: e.document_number for e in entries}
+    from bioexit.alignment import DLIB_CHIP_150
+
+    info = ModelInfo("face_recognition-dlib", "1.3", 128, "euclidean", DLIB_CHIP_150)
+    own = LaneGallery(info)
+    for subject, vector in zip(baseline.ids, baseline._known, strict=True):
+        vector32 = np.asarray(vector, np.float32)
+        own.add(f"doc-{subject}", subject, Template(vector32, info.model_id, info.version, "euclidean"))
+    fr = _package()
+
+    def run(encounter: Encounter, frames: Sequence[FrameInput], decode_per_frame: float) -> SystemRun:
+        frame = single_shot_frame(encounter, frames)
+        if frame is None or frame.image is None:
+            return SystemRun([], decode_per_frame, 0)
+        started = time.perf_counter()
+        image = np.ascontiguousarray(frame.image)
+        locations = fr.face_locations(image)
+        encodings = fr.face_encodings(image, locations)
+        presented = {d.document_number for d in encounter.documents}
+        allowed = [
+            k for k, subject in enumerate(baseline.ids) if not presented or numbers.get(subject) in presented
+        ]
+        predicted = []
+        for (top, right, bottom, left), encoding in zip(locations, encodings, strict=True):
+            box = (float(left), float(top), float(right), float(bottom))
+            identity = None
+            if allowed:
+                distances = fr.face_distance([baseline._known[k] for k in allowed], encoding)
+                best = int(np.argmin(distances))
+                if distances[best] <= DEFAULT_TOLERANCE:
+                    identity = baseline.ids[allowed[best]]
+            template = Template(np.asarray(encoding, np.float32), info.model_id, info.version, "euclidean")
+            predicted.append(
+                Predicted(
+                    [(frame.index, box)],
+                    [(frame.index, box)],
+                    "confirmed" if identity else "no_match",
+                    identity,
+                    template,
+                )
+            )
+        seconds = time.perf_counter() - started + decode_per_frame
+        return SystemRun(predicted, seconds, len(predicted))
+
+    return run, own

@@ -106,6 +106,23 @@ class LaneGallery:
         return self.documents.get(document_number)
 
 
+def read_gallery_entries(folder: Path) -> tuple[GalleryEntry, ...]:
+    """The entries of ``folder/gallery.json``, in either layout (see :func:`read_gallery`)."""
+    path = folder / GALLERY_FILE
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError:
+        raise DataError("cannot read the gallery", expected=f"a readable {path}", got="missing") from None
+    except ValueError as exc:
+        raise DataError(f"{path} is not JSON: {exc}") from None
+    try:
+        if isinstance(data, dict) and "people" in data:
+            return SimulatedGalleryFile.model_validate(data).entries()
+        return GalleryFile.model_validate(data).entries
+    except ValidationError as exc:
+        raise DataError(f"{path} is not a valid gallery file: {exc}") from None
+
+
 def read_gallery(
     folder: Path,
     engine: FaceEngine,
@@ -117,20 +134,7 @@ def read_gallery(
     Two layouts are read: ``{"entries": [GalleryEntry, ...]}``, and the lane simulator's
     ``{"schema": "bioexit.lanesim.gallery/1", "people": {person_id: {...}}}``.
     """
-    path = folder / GALLERY_FILE
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError:
-        raise DataError("cannot read the gallery", expected=f"a readable {path}", got="missing") from None
-    except ValueError as exc:
-        raise DataError(f"{path} is not JSON: {exc}") from None
-    try:
-        if isinstance(data, dict) and "people" in data:
-            entries = SimulatedGalleryFile.model_validate(data).entries()
-        else:
-            entries = GalleryFile.model_validate(data).entries
-    except ValidationError as exc:
-        raise DataError(f"{path} is not a valid gallery file: {exc}") from None
+    entries = read_gallery_entries(folder)
     gallery = LaneGallery(engine.embedder.info)
     for done, entry in enumerate(entries, start=1):
         face = engine.largest_face(read_image(folder / entry.photo, limits=limits))
