@@ -219,8 +219,10 @@ class Tally:
                 self.by_degradation[tag][0] += 1
                 self.by_degradation[tag][1] += got
         # Matching accuracy of the templates of captured occupants (same threshold for every system).
-        for p, label in zip(run.predicted, labels, strict=True):
-            if p.template is None or label is None or label[0] != "occupant" or label[1] not in captured:
+        # The template is made of the captures, so it is the best capture's face that counts.
+        for p in run.predicted:
+            label = face_under(truth, *p.captures[0]) if p.captures else None
+            if p.template is None or label is None or label[0] != "occupant":
                 continue
             subject = person[label[1]]
             own_entry = documents.get(subject)

@@ -502,8 +502,16 @@ def _fused(observations: Sequence[Observation], count: int) -> Template:
     return Template(vectors.mean(axis=0), first.model_id, first.model_version, first.metric)
 
 
+FRONTAL_YAW = 15.0
+"""Captures within this yaw (degrees) rank before more turned ones, whatever their unified score:
+document photos are frontal, and turned faces match them worst."""
+
+
 def _by_quality(observations: Sequence[Observation]) -> list[Observation]:
-    return sorted(observations, key=lambda o: (-o.quality.unified, -o.detection.score, o.frame))
+    def key(o: Observation) -> tuple[bool, float, float, int]:
+        return abs(o.quality.yaw) > FRONTAL_YAW, -o.quality.unified, -o.detection.score, o.frame
+
+    return sorted(observations, key=key)
 
 
 def _link_template(track: Track, min_eye_distance: float) -> Template | None:
