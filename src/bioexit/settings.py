@@ -132,6 +132,9 @@ class LaneConfig(_Strict):
         description="MTCNN's smallest face in lane frames (None: the detector's own)",
     )
     regions: bool = Field(True, description="search only where the vehicle moves (bioexit.lane.regions)")
+    frames_per_camera: int | None = Field(
+        None, ge=2, description="process only each camera's last (nearest) frames; None: all of them"
+    )
     fuse: int = Field(
         3, ge=1, le=10, description="passing captures whose templates are averaged per occupant"
     )

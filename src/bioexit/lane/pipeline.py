@@ -55,6 +55,7 @@ class LanePipeline:
     profile: QualityProfile = DEFAULT_PROFILE
     rules: LaneRules = field(default_factory=LaneRules)
     regions: bool = True  # search only the moving vehicle (see bioexit.lane.regions)
+    frames_per_camera: int | None = None  # only each camera's last (nearest) frames; None: all
 
     @property
     def link_threshold(self) -> float:
@@ -72,7 +73,13 @@ def build_pipeline(settings: Settings) -> LanePipeline:
     engine = FaceEngine(build_detector(detector_config), build_embedder(settings.embedder))
     matcher = build_matcher(settings, engine.embedder.info)
     rules = LaneRules(fuse=settings.lane.fuse, link_fmr=settings.lane.link_fmr)
-    return LanePipeline(engine, matcher, rules=rules, regions=settings.lane.regions)
+    return LanePipeline(
+        engine,
+        matcher,
+        rules=rules,
+        regions=settings.lane.regions,
+        frames_per_camera=settings.lane.frames_per_camera,
+    )
 
 
 def _detect(image: RGBImage, region: Region | None, pipeline: LanePipeline) -> list[Detection]:
@@ -230,11 +237,15 @@ def analyse(
         else:
             usable.append(frame)
     cameras = []
+    processed = 0
     for camera in encounter.cameras:
         own = sorted(
             (f for f in usable if f.ref.camera_id == camera.camera_id),
             key=lambda f: (f.ref.captured_at, f.index),
         )
+        if pipeline.frames_per_camera is not None:
+            own = own[-pipeline.frames_per_camera :]  # the nearest frames: the largest faces
+        processed += len(own)
         images = [f.image for f in own if f.image is not None]
         regions = moving_regions(images) if pipeline.regions else [None] * len(own)
         cameras.append(
@@ -275,7 +286,7 @@ def analyse(
         unmatched_documents=tuple(unmatched),
         rejected=tuple(_rejected(r) for r in finding.rejected),
         frame_errors=tuple(errors),
-        frames_used=len(usable),
+        frames_used=processed,
         seconds=round(clock() - started, 4),
     )
     return Analysis(result, finding)

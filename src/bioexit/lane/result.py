@@ -111,7 +111,7 @@ class VehicleResult(_Strict):
     unmatched_documents: tuple[int, ...] = Field(description="indexes of document reads no occupant matched")
     rejected: tuple[RejectedFace, ...]
     frame_errors: tuple[FrameError, ...]
-    frames_used: int = Field(ge=0)
+    frames_used: int = Field(ge=0, description="frames searched for faces")
     seconds: float = Field(ge=0, description="processing time, frames decoded included")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
