@@ -86,7 +86,8 @@ class FaceRecognitionBaseline:
                 distance = float(distances[best])
                 if matches[best]:
                     identity = self.ids[best]
-            faces.append(BaselineFace((float(left), float(top), float(right), float(bottom)), identity, distance))
+            box = (float(left), float(top), float(right), float(bottom))
+            faces.append(BaselineFace(box, identity, distance))
         return faces
 
     def identify_all(self, frames: Sequence[RGBImage]) -> list[list[BaselineFace]]:

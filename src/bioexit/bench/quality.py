@@ -299,7 +299,7 @@ OPEN_PROFILE = QualityProfile(
 )
 """Every limit wide open: where the calibration starts."""
 
-QUANTILE_STEPS = (0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
+QUANTILE_STEPS = (0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,10 +333,18 @@ def _round_limit(value: float, direction: Direction) -> float:
     return float(round(steps * magnitude, 10))
 
 
-def _significant(failures: int, rejected: int, rate: float) -> bool:
-    """More non-matches among ``rejected`` captures than chance at ``rate`` explains (≥ 3 σ above)."""
-    expected = rejected * rate
-    return failures >= expected + 3.0 * math.sqrt(max(expected * (1.0 - rate), 0.25)) + 1.0
+SIGNIFICANCE_Z = 2.5
+"""How far (in standard errors) the non-match rate of the captures a step rejects must exceed
+that of the captures it keeps (one-sided two-proportion z-test) for the step to count."""
+
+
+def _significant(failed_out: int, rejected: int, failed_in: int, kept: int) -> bool:
+    """Do the rejected captures fail clearly more often than the kept ones? (and at least twice)"""
+    if failed_out < 2 or rejected == 0 or kept == 0:
+        return False
+    pooled = (failed_out + failed_in) / (rejected + kept)
+    spread = math.sqrt(max(pooled * (1.0 - pooled), 1e-12) * (1.0 / rejected + 1.0 / kept))
+    return (failed_out / rejected - failed_in / kept) / spread >= SIGNIFICANCE_Z
 
 
 def _with(profile: QualityProfile, limit: str, value: float) -> QualityProfile:
@@ -358,8 +366,8 @@ def calibrate_profile(
     Greedy: from ``start``, repeatedly tighten the one limit whose next step (a quantile of the
     passing captures' values, :data:`QUANTILE_STEPS`) rejects the highest share of non-matches
     among the captures it rejects, until the passing captures' FNMR is at most the target.
-    A step must reject non-matches well above the current rate (three standard deviations of
-    a binomial draw at that rate, :func:`_significant`), so that noise is not carved away, and
+    A step must reject captures that fail clearly more often than those it keeps
+    (:func:`_significant`, z ≥ :data:`SIGNIFICANCE_Z`), so that noise is not carved away, and
     may not take the discard past ``max_discard``; when no step qualifies, the calibration stops
     short of the target and says so (``reached`` false). Then every limit is tried back at its
     ``start`` value and kept there where the target still holds. Limits are rounded to two
@@ -394,9 +402,10 @@ def calibrate_profile(
                 failures = int((rejected & ~ok).sum())
                 if n_rejected == 0 or failures == 0 or n_rejected == int(keep.sum()):
                     continue
-                if not _significant(failures, n_rejected, fnmr):
+                n_kept = int(keep.sum()) - n_rejected
+                if n_kept < (1.0 - max_discard) * len(keep):
                     continue
-                if int(keep.sum()) - n_rejected < (1.0 - max_discard) * len(keep):
+                if not _significant(failures, n_rejected, int((keep & ~ok).sum()) - failures, n_kept):
                     continue
                 precision = failures / n_rejected
                 if best is None or (precision, -n_rejected) > (best[0], -best[1]):
@@ -515,7 +524,13 @@ def degradation_breakdown(captures: Sequence[Capture], threshold: float) -> dict
     return dict(out)
 
 
-def plot_error_versus_discard(curves: dict[str, list[dict[str, float]]], path: Path, target: float) -> None:
+def plot_error_versus_discard(
+    curves: dict[str, list[dict[str, float]]],
+    path: Path,
+    target: float,
+    profiles: dict[str, tuple[float, float]] | None = None,
+) -> None:
+    """FNMR against the discarded fraction; each profile as one point (its discard, its FNMR)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -524,16 +539,20 @@ def plot_error_versus_discard(curves: dict[str, list[dict[str, float]]], path: P
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for label, curve in curves.items():
         ax.plot([p["discarded"] for p in curve], [p["fnmr"] for p in curve], marker="o", ms=3, label=label)
+    for label, (discarded, fnmr) in (profiles or {}).items():
+        ax.plot([discarded], [fnmr], marker="*", ms=12, ls="none", label=label)
     ax.axhline(target, color="grey", ls="--", lw=1, label=f"FNMR {target:g}")
-    ax.set_xlabel("fraction of captures discarded (lowest unified quality first)")
+    ax.set_xlabel("fraction of captures discarded")
     ax.set_ylabel("FNMR at FMR 1e-3")
     ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(0, 1)
     ax.grid(True, alpha=0.3)
-    ax.legend()
-    ax.set_title("Error versus discard, simulated hard lane")
+    ax.legend(fontsize=8)
+    ax.set_title("Error versus discard, simulated lane")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
@@ -550,6 +569,26 @@ class QualityBenchOptions:
     calibrated_name: str = "bioexit-lane-calibrated"
 
 
+def capture_records(captures: Sequence[Capture]) -> list[dict[str, Any]]:
+    """One flat record per capture (no images, no templates): the evidence a calibration ran on."""
+    return [
+        {
+            "encounter_id": c.encounter_id,
+            "frame": c.frame,
+            "position": c.position,
+            "row": c.row,
+            "person_id": c.person_id,
+            "enrolled": c.enrolled,
+            "visible": c.visible,
+            "genuine": None if c.genuine is None else round(c.genuine, 5),
+            "impostor_max": round(max(c.impostors), 5) if c.impostors else None,
+            "degradations": c.degradations,
+            "quality": {k: round(float(v), 5) for k, v in asdict(c.quality).items()},
+        }
+        for c in captures
+    ]
+
+
 def run_quality_bench(
     simulation: Path,
     engine: FaceEngine,
@@ -559,9 +598,14 @@ def run_quality_bench(
     limits: ImageLimits,
     plot: Path | None = None,
     progress: Progress | None = None,
+    records: Path | None = None,
 ) -> dict[str, Any]:
     """Scan a simulation, then calibrate on its even vehicles and check on its odd ones."""
     scan = scan_simulation(simulation, engine.detector, limits, engine=engine, progress=progress)
+    if records is not None:
+        records.parent.mkdir(parents=True, exist_ok=True)
+        lines = (json.dumps(r) for r in capture_records(scan.captures))
+        records.write_text("\n".join(lines) + "\n", encoding="utf-8")
     mated = [c for c in scan.captures if c.genuine is not None]
     if not mated:
         return {"error": "no mated captures", "detection": detection_summary(scan)}
@@ -581,15 +625,27 @@ def run_quality_bench(
     )
     unified = [c.quality.unified for c in mated]
     ok = [c.genuine is not None and c.genuine >= threshold for c in mated]
-    curves = {"all mated captures": error_versus_discard(unified, ok)}
-    passing_current = passes(component_matrix([c.quality for c in mated]), current)
-    if passing_current.any():
-        kept = [i for i in range(len(mated)) if passing_current[i]]
-        curves[f"passing {current.name}"] = error_versus_discard(
-            [unified[i] for i in kept], [ok[i] for i in kept]
-        )
+    curves = {"discard by unified quality (all mated captures)": error_versus_discard(unified, ok)}
+    held = {
+        "open": profile_report(held_out, threshold, OPEN_PROFILE),
+        "current": profile_report(held_out, threshold, current),
+        "calibrated": profile_report(held_out, threshold, calibration.profile),
+    }
     if plot is not None:
-        plot_error_versus_discard(curves, plot, options.target_fnmr)
+        points = {
+            f"{current.name} (held out)": held["current"],
+            f"{calibration.profile.name} (held out)": held["calibrated"],
+        }
+        plot_error_versus_discard(
+            curves,
+            plot,
+            options.target_fnmr,
+            {
+                k: (v["discarded"], v["fnmr_of_passing"])
+                for k, v in points.items()
+                if v.get("fnmr_of_passing") is not None
+            },
+        )
     return {
         "vehicles": options.vehicles,
         "seed": options.seed,
@@ -607,12 +663,7 @@ def run_quality_bench(
             "fit_captures": len(fit),
             **calibration.as_dict(),
         },
-        "held_out": {
-            "captures": len(held_out),
-            "open": profile_report(held_out, threshold, OPEN_PROFILE),
-            "current": profile_report(held_out, threshold, current),
-            "calibrated": profile_report(held_out, threshold, calibration.profile),
-        },
+        "held_out": {"captures": len(held_out), **held},
         "all": {
             "current": profile_report(mated, threshold, current),
             "calibrated": profile_report(mated, threshold, calibration.profile),

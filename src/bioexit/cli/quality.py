@@ -60,6 +60,7 @@ def bench_quality(
                 settings.images,
                 plot=out_dir / "error_versus_discard.png",
                 progress=progress,
+                records=out_dir / "captures.jsonl",
             )
         (out_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         emit(result, as_json, lambda r: out.print_json(data=r))
