@@ -338,9 +338,9 @@ SIGNIFICANCE_Z = 2.5
 that of the captures it keeps (one-sided two-proportion z-test) for the step to count."""
 
 
-def _significant(failed_out: int, rejected: int, failed_in: int, kept: int) -> bool:
-    """Do the rejected captures fail clearly more often than the kept ones? (and at least twice)"""
-    if failed_out < 2 or rejected == 0 or kept == 0:
+def _significant(failed_out: float, rejected: float, failed_in: float, kept: float) -> bool:
+    """Do the rejected captures fail clearly more often than the kept ones?"""
+    if rejected <= 0 or kept <= 0:
         return False
     pooled = (failed_out + failed_in) / (rejected + kept)
     spread = math.sqrt(max(pooled * (1.0 - pooled), 1e-12) * (1.0 / rejected + 1.0 / kept))
@@ -360,6 +360,7 @@ def calibrate_profile(
     start: QualityProfile = OPEN_PROFILE,
     require_eyes_visible: bool = False,
     max_discard: float = 0.9,
+    groups: Sequence[str] | None = None,
 ) -> Calibration:
     """The per-component limits that bring the FNMR of passing captures to ``target_fnmr``, discarding little.
 
@@ -372,9 +373,19 @@ def calibrate_profile(
     short of the target and says so (``reached`` false). Then every limit is tried back at its
     ``start`` value and kept there where the target still holds. Limits are rounded to two
     significant digits on the loose side.
+
+    ``groups`` names the unit each capture belongs to (one occupant of one vehicle): captures of
+    one occupant fail or match together far more than independent draws would, so the test
+    counts each side in effective captures (captures ÷ captures per group) and a step must
+    reject the non-matches of at least two groups.
     """
     if len(qualities) != len(matched) or not qualities:
         raise ValueError("need one match flag per quality, and at least one")
+    if groups is not None and len(groups) != len(qualities):
+        raise ValueError("need one group per quality")
+    group_ids = np.unique(
+        np.asarray(groups if groups is not None else range(len(qualities))), return_inverse=True
+    )[1]
     values = component_matrix(qualities)
     ok = np.asarray(matched, bool)
     profile = replace(start, name=name, require_eyes_visible=require_eyes_visible)
@@ -405,7 +416,14 @@ def calibrate_profile(
                 n_kept = int(keep.sum()) - n_rejected
                 if n_kept < (1.0 - max_discard) * len(keep):
                     continue
-                if not _significant(failures, n_rejected, int((keep & ~ok).sum()) - failures, n_kept):
+                kept_now = keep & ~rejected
+                failed_groups = len(np.unique(group_ids[rejected & ~ok]))
+                out_scale = n_rejected / len(np.unique(group_ids[rejected]))
+                in_scale = n_kept / len(np.unique(group_ids[kept_now]))
+                failed_in = int((kept_now & ~ok).sum())
+                if failed_groups < 2 or not _significant(
+                    failures / out_scale, n_rejected / out_scale, failed_in / in_scale, n_kept / in_scale
+                ):
                     continue
                 precision = failures / n_rejected
                 if best is None or (precision, -n_rejected) > (best[0], -best[1]):
@@ -481,6 +499,29 @@ def profile_report(captures: Sequence[Capture], threshold: float, profile: Quali
         "fnmr_of_passing": _fnmr(ok[keep]),
         "by_row": by_row,
         "rejections_by_limit": dict(failed),
+    }
+
+
+def capture_rates(
+    captures: Sequence[Capture], occupants: dict[str, list[str]], profile: QualityProfile
+) -> dict[str, Any]:
+    """Occupants with at least one capture passing ``profile``, and vehicles where every occupant has one.
+
+    ``occupants`` maps each encounter to its occupants' person ids (from the truth), so that an
+    occupant never detected counts as not captured. An upper bound for a pipeline that tracks
+    perfectly: it ignores tracking and fusion, only asks whether a passing capture exists.
+    """
+    values = component_matrix([c.quality for c in captures]) if captures else {}
+    keep = passes(values, profile) if captures else np.zeros(0, bool)
+    passed = {(c.encounter_id, c.person_id) for c, k in zip(captures, keep, strict=True) if k}
+    total = sum(len(people) for people in occupants.values())
+    got = sum((e, p) in passed for e, people in occupants.items() for p in people)
+    full = sum(all((e, p) in passed for p in people) for e, people in occupants.items())
+    return {
+        "occupants": total,
+        "occupant_capture_rate": round(got / total, 4) if total else None,
+        "vehicles": len(occupants),
+        "vehicle_capture_rate": round(full / len(occupants), 4) if occupants else None,
     }
 
 
@@ -622,6 +663,7 @@ def run_quality_bench(
         name=options.calibrated_name,
         target_fnmr=options.target_fnmr,
         require_eyes_visible=current.require_eyes_visible,
+        groups=[f"{c.encounter_id}/{c.person_id}" for c in fit],
     )
     unified = [c.quality.unified for c in mated]
     ok = [c.genuine is not None and c.genuine >= threshold for c in mated]
@@ -631,6 +673,14 @@ def run_quality_bench(
         "current": profile_report(held_out, threshold, current),
         "calibrated": profile_report(held_out, threshold, calibration.profile),
     }
+    occupants = {
+        item.truth["encounter_id"]: [o["person_id"] for o in item.truth["occupants"]]
+        for item in encounters(simulation)
+    }
+    odd = {e: p for e, p in occupants.items() if int(e.rsplit("-", 1)[1]) % 2 == 1} or occupants
+    odd_captures = [c for c in scan.captures if c.encounter_id in odd]
+    for name, profile in (("open", OPEN_PROFILE), ("current", current), ("calibrated", calibration.profile)):
+        held[name]["capture"] = capture_rates(odd_captures, odd, profile)
     if plot is not None:
         points = {
             f"{current.name} (held out)": held["current"],
