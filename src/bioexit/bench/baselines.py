@@ -45,6 +45,11 @@ def _package() -> Any:
             expected="face_recognition 1.3 (scripts/_venv.sh installs it with --no-deps)",
             got=str(exc),
         ) from exc
+    # Importing face_recognition turns on Pillow's truncated-image mode for the whole process;
+    # bioexit's safe image reader must keep refusing truncated files, so turn it off again.
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     return face_recognition
 
 
