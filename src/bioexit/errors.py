@@ -10,7 +10,8 @@ input without reading the source.
     │   ├── EncounterError          an encounter folder or one of its frames cannot be used
     │   │   ├── EncounterFormatError  encounter.json is missing or breaks its schema
     │   │   ├── UnknownCameraError  a frame names a camera the encounter does not list
-    │   │   └── MissingFrameError   a frame file named by encounter.json is absent
+    │   │   ├── MissingFrameError   a frame file named by encounter.json is absent
+    │   │   └── StoredResultError   a stored vehicle result is unreadable or breaks its schema
     │   └── ManifestError           a flight manifest file is malformed or names missing photos
     ├── StayError                   stay dates contradict each other, or a stay rule is malformed
     ├── ImageError                  an image was refused; nothing was decoded
@@ -105,6 +106,10 @@ class StayError(BioexitError):
 
 class ManifestError(DataError):
     """A manifest (CSV or JSON list of travellers and document photos) is malformed or incomplete."""
+
+
+class StoredResultError(EncounterError):
+    """A stored vehicle result cannot be read, breaks its schema, or belongs to another encounter."""
 
 
 class ImageError(BioexitError):
