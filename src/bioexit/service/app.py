@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -101,6 +103,8 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, max_bytes=config.max_upload_bytes)
     _add_routes(app)
+    # The UI is static files; every datum it shows comes from the role-checked API.
+    app.mount("/ui", StaticFiles(directory=Path(__file__).parent / "ui", html=True), name="ui")
     missing = undeclared_routes(app)
     if missing:
         raise ConfigError(
@@ -115,6 +119,10 @@ def _client(request: Request) -> str:
 
 def _add_routes(app: FastAPI) -> None:
     v1 = f"/{API_VERSION}"
+
+    @app.get("/", dependencies=[public()], include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/ui/")
 
     @app.get(f"{v1}/health", dependencies=[public()], tags=["operations"])
     async def health() -> Health:
