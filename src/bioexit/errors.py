@@ -38,7 +38,13 @@ input without reading the source.
     │   ├── KeyUnavailableError     a master or data key is unknown, or was destroyed (crypto-erase)
     │   └── IntegrityError          sealed data or its context was altered; nothing is returned
     ├── AuditError                  an audit event was refused (no purpose, raw data, naive time)
-    │   └── AuditIntegrityError     the audit log was edited, cut, reordered or is malformed
+    │   ├── AuditIntegrityError     the audit log was edited, cut, reordered or is malformed
+    │   └── AuditWriteError         the audit log could not be written; the search or read is refused
+    ├── RecordsError                a record cannot be stored or read as asked
+    │   ├── RecordNotFoundError     no record has that id
+    │   ├── RecordConflictError     an id is reused for different content, or a state change is not allowed
+    │   ├── SchemaVersionError      the database schema is not the one this code needs
+    │   └── BlobMissingError        a record's sealed file is gone (flagged by the reconciler)
     ├── AccessError                 the caller may not do this
     │   ├── AuthenticationError     no, unknown or wrong credentials (HTTP 401)
     │   └── PermissionDeniedError   authenticated, but the role or port does not allow it (HTTP 403)
@@ -219,3 +225,29 @@ class PermissionDeniedError(AccessError):
 
 class OverloadedError(BioexitError):
     """Every worker is busy and the queue is full. Nothing was accepted; retry later."""
+
+
+class AuditWriteError(AuditError):
+    """The audit log could not be written (database down, table gone, read-only); the
+    search or biometric read that needed the entry was refused and did not run."""
+
+
+class RecordsError(BioexitError):
+    """A record (traveller, encounter, capture, decision, departure...) cannot be stored or read."""
+
+
+class RecordNotFoundError(RecordsError):
+    """No record has the given id."""
+
+
+class RecordConflictError(RecordsError):
+    """An id is reused for different content, or a state change is not allowed (e.g. a decision
+    adjudicated twice)."""
+
+
+class SchemaVersionError(RecordsError):
+    """The database schema is older or newer than this code (run ``bioexit db upgrade``)."""
+
+
+class BlobMissingError(RecordsError):
+    """A record's sealed file is missing from the blob folder; the reconciler flags such rows."""

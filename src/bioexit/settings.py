@@ -133,6 +133,72 @@ class ServiceConfig(_Strict):
     session_hours: float = Field(8.0, gt=0, le=24)
 
 
+# --- records ------------------------------------------------------------------------------
+
+CITIZEN_MAX_HOURS = 12.0  # the law's ceiling for keeping a citizen's encounter photo
+
+
+def _default_records_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME")
+    return (Path(base) if base else Path.home() / ".local" / "share") / "bioexit"
+
+
+class FileKeysConfig(_Strict):
+    """Master keys from a keyring file (mode 0600); ``path`` defaults to ``<data_dir>/keyring.json``."""
+
+    kind: Literal["file"] = "file"
+    path: Path | None = None
+    create: bool = Field(True, description="make a keyring with one fresh key where none exists")
+
+
+class EnvKeysConfig(_Strict):
+    """Master keys from keyring JSON in an environment variable (``BIOEXIT_MASTER_KEYS``)."""
+
+    kind: Literal["env"] = "env"
+    env_var: str = Field("BIOEXIT_MASTER_KEYS", pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+
+KeysConfig = Annotated[FileKeysConfig | EnvKeysConfig, Field(discriminator="kind")]
+
+
+class RetentionConfig(_Strict):
+    """How long each category is kept; the policy table is ``bioexit.records.retention.policy``."""
+
+    citizen_encounter_hours: float = Field(
+        CITIZEN_MAX_HOURS, gt=0, description="citizen (and unknown) encounter photos and templates"
+    )
+    noncitizen_encounter_days: float = Field(14.0, gt=0, le=75 * 366)
+    temp_file_minutes: float = Field(60.0, gt=0, le=24 * 60)
+    sweep_interval_minutes: float = Field(
+        15.0,
+        gt=0,
+        le=60,
+        description="how often the sweeper runs; it deletes what falls due before its next run",
+    )
+
+    @field_validator("citizen_encounter_hours")
+    @classmethod
+    def _never_longer_than_the_law(cls, value: float) -> float:
+        if value > CITIZEN_MAX_HOURS:
+            raise ValueError(
+                f"expected citizen encounter retention of at most {CITIZEN_MAX_HOURS:g} h, got {value:g} h"
+            )
+        return value
+
+
+class RecordsConfig(_Strict):
+    """Where records live. SQLite under ``data_dir`` unless ``database_url`` names another database."""
+
+    data_dir: Path = Field(default_factory=_default_records_dir)
+    database_url: str | None = Field(None, description="SQLAlchemy URL, e.g. postgresql+psycopg://...")
+    blob_dir: Path | None = Field(None, description="sealed images; default <data_dir>/blobs")
+    hash_key_file: Path | None = Field(
+        None, description="key of subject references and the audit chain; default <data_dir>/hash.key"
+    )
+    keys: KeysConfig = Field(default_factory=FileKeysConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BIOEXIT_",
@@ -147,6 +213,7 @@ class Settings(BaseSettings):
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     data_dir: Path | None = Field(None, description="default for --data (labelled faces folder)")
+    records: RecordsConfig = Field(default_factory=RecordsConfig)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
