@@ -1,0 +1,187 @@
+"""Service commands: serve, users (person logins) and device API keys (keys issue|revoke|devices)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bioexit.cli._base import JsonOption, app, cli_settings, emit, err, out, run
+from bioexit.cli.records import keys_app
+from bioexit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bioexit.service.auth import Role
+    from bioexit.service.credentials import Authenticator
+    from bioexit.service.sql_credentials import SqlCredentialStore
+
+users_app = typer.Typer(help="Person logins: officers, supervisors, auditors, admins.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+RolesOption = Annotated[
+    str, typer.Option("--roles", help="comma-separated: officer, supervisor, auditor, admin")
+]
+PortsOption = Annotated[str, typer.Option("--ports", help="comma-separated port codes this login may see")]
+AllPortsOption = Annotated[bool, typer.Option("--all-ports", help="may see every port")]
+StdinOption = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from stdin instead of prompting")
+]
+
+
+def _credentials() -> SqlCredentialStore:
+    from bioexit.records.db import database_url, ensure_schema, make_engine
+    from bioexit.service.sql_credentials import SqlCredentialStore
+
+    engine = make_engine(database_url(cli_settings().records))
+    ensure_schema(engine)
+    return SqlCredentialStore(engine)
+
+
+def _authenticator() -> Authenticator:
+    import time
+
+    from bioexit.service.credentials import Authenticator
+
+    hours = cli_settings().service.session_hours
+    return Authenticator(_credentials(), time.time, session_seconds=hours * 3600)
+
+
+def _csv(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
+def _roles(text: str) -> frozenset[Role]:
+    from bioexit.service.auth import Role
+
+    people = [r.value for r in Role if r is not Role.LANE_DEVICE]
+    try:
+        roles = frozenset(Role(name) for name in _csv(text))
+    except ValueError:
+        raise ConfigError("unknown role", expected=f"some of {people}", got=text) from None
+    if Role.LANE_DEVICE in roles:
+        raise ConfigError("lane devices use API keys", expected=f"some of {people}", got=text)
+    return roles
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    roles: RolesOption,
+    ports: PortsOption = "",
+    all_ports: AllPortsOption = False,
+    password_stdin: StdinOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a login (or replace its password, roles and ports)."""
+
+    def action() -> None:
+        user = _authenticator().add_user(
+            username, _password(password_stdin), _roles(roles), _csv(ports), all_ports
+        )
+        result = {"username": user.username, "roles": sorted(r.value for r in user.roles)}
+        emit(result, as_json, lambda r: out.print(f"user {r['username']} saved ({', '.join(r['roles'])})"))
+
+    run(action)
+
+
+@users_app.command("disable")
+def users_disable(username: str, as_json: JsonOption = False) -> None:
+    """Disable a login; its sessions stop working at once."""
+
+    def action() -> None:
+        from dataclasses import replace
+
+        store = _credentials()
+        user = store.get_user(username)
+        if user is None:
+            raise ConfigError("unknown user", expected="an existing username", got=username)
+        store.put_user(replace(user, disabled=True))
+        emit({"username": username, "disabled": True}, as_json, lambda _r: out.print(f"{username} disabled"))
+
+    run(action)
+
+
+@users_app.command("list")
+def users_list(as_json: JsonOption = False) -> None:
+    """Logins with their roles and ports (never their hashes)."""
+
+    def action() -> None:
+        rows = [
+            {
+                "username": u.username,
+                "roles": sorted(r.value for r in u.roles),
+                "ports": "*" if u.all_ports else sorted(u.ports),
+                "disabled": u.disabled,
+            }
+            for u in _credentials().users()
+        ]
+
+        def render(items: list[dict[str, Any]]) -> None:
+            table = Table("username", "roles", "ports", "disabled")
+            for row in items:
+                ports = row["ports"] if row["ports"] == "*" else ",".join(row["ports"])
+                table.add_row(row["username"], ",".join(row["roles"]), ports, str(row["disabled"]))
+            out.print(table)
+
+        emit(rows, as_json, render)
+
+    run(action)
+
+
+@keys_app.command("issue")
+def keys_issue(
+    device: Annotated[str, typer.Option("--device", help="lane device name, e.g. P1-lane-3")],
+    ports: PortsOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Issue an API key for a lane device. The key is printed once and never stored."""
+
+    def action() -> None:
+        issued = _authenticator().add_device(device, _csv(ports))
+        result = {"key_id": issued.key_id, "device": device, "api_key": issued.token}
+        emit(result, as_json, lambda r: out.print(f"API key for {device} (shown once): {r['api_key']}"))
+        if not as_json:
+            err.print("store it in the lane device's configuration now; it cannot be shown again")
+
+    run(action)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, as_json: JsonOption = False) -> None:
+    """Revoke a device API key at once."""
+
+    def action() -> None:
+        _authenticator().revoke_device_key(key_id)
+        emit({"key_id": key_id, "revoked": True}, as_json, lambda _r: out.print(f"{key_id} revoked"))
+
+    run(action)
+
+
+@keys_app.command("devices")
+def keys_devices(as_json: JsonOption = False) -> None:
+    """Device API keys: id, device, ports, revoked (never the secret)."""
+
+    def action() -> None:
+        rows = [
+            {"key_id": k.key_id, "device": k.device, "ports": sorted(k.ports), "revoked": k.revoked}
+            for k in _credentials().api_keys()
+        ]
+
+        def render(items: list[dict[str, Any]]) -> None:
+            table = Table("key id", "device", "ports", "revoked")
+            for row in items:
+                table.add_row(row["key_id"], row["device"], ",".join(row["ports"]), str(row["revoked"]))
+            out.print(table)
+
+        emit(rows, as_json, render)
+
+    run(action)
