@@ -8,3 +8,6 @@ PYTHON=${PYTHON:-python3}
 . .venv/bin/activate
 python -m pip install --quiet --disable-pip-version-check --upgrade pip
 python -m pip install --quiet --disable-pip-version-check -e ".${1:-}"
+# The lane benchmark's face_recognition baseline: --no-deps, because it declares `dlib` (a
+# source build) where the dlib-bin wheel above already provides the module; Click is only for its CLI.
+python -m pip install --quiet --disable-pip-version-check --no-deps "face_recognition==1.3.0"

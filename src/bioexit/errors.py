@@ -10,7 +10,8 @@ input without reading the source.
     │   └── EncounterError          an encounter folder or one of its frames cannot be used
     │       ├── EncounterFormatError  encounter.json is missing or breaks its schema
     │       ├── UnknownCameraError  a frame names a camera the encounter does not list
-    │       └── MissingFrameError   a frame file named by encounter.json is absent
+    │       ├── MissingFrameError   a frame file named by encounter.json is absent
+    │       └── StoredResultError   a stored vehicle result is unreadable or breaks its schema
     ├── StayError                   stay dates contradict each other, or a stay rule is malformed
     ├── ImageError                  an image was refused; nothing was decoded
     │   ├── ImageFileError          the image file is missing or cannot be read
@@ -99,6 +100,10 @@ class MissingFrameError(EncounterError):
 
 class StayError(BioexitError):
     """Stay dates contradict each other (exit before entry), or a stay rule cannot hold."""
+
+
+class StoredResultError(EncounterError):
+    """A stored vehicle result cannot be read, breaks its schema, or belongs to another encounter."""
 
 
 class ImageError(BioexitError):

@@ -199,6 +199,24 @@ class RecordsConfig(_Strict):
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
 
+class LaneConfig(_Strict):
+    """The vehicle lane (see :mod:`bioexit.lane`)."""
+
+    min_face_px: float | None = Field(
+        24.0,
+        ge=8.0,
+        description="MTCNN's smallest face in lane frames (None: the detector's own)",
+    )
+    regions: bool = Field(True, description="search only where the vehicle moves (bioexit.lane.regions)")
+    fuse: int = Field(
+        3, ge=1, le=10, description="passing captures whose templates are averaged per occupant"
+    )
+    link_fmr: float = Field(1e-3, description="false-match rate of the score that joins tracks of one person")
+    results_dir: Path = Field(
+        Path("lane-results"), description="where results are stored, one per encounter id"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BIOEXIT_",
@@ -212,6 +230,7 @@ class Settings(BaseSettings):
     images: ImageLimits = Field(default_factory=ImageLimits)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
+    lane: LaneConfig = Field(default_factory=LaneConfig)
     data_dir: Path | None = Field(None, description="default for --data (labelled faces folder)")
     records: RecordsConfig = Field(default_factory=RecordsConfig)
 

