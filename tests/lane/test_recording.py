@@ -113,3 +113,25 @@ def test_a_no_match_departs_only_when_an_officer_confirms(
         ]
         assert all(r.departure_id is None for r in rejected)
         assert store.pending_reviews() == []
+
+
+def test_lane_enrol_and_record_commands(lane: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from bioexit.cli import app
+
+    monkeypatch.setenv("BIOEXIT_RECORDS__DATA_DIR", str(tmp_path / "records"))
+    monkeypatch.setenv("BIOEXIT_LANE__RESULTS_DIR", str(tmp_path / "results"))
+    enrolled = CliRunner().invoke(app, ["lane", "enrol", str(lane / "gallery"), "--json"])
+    assert enrolled.exit_code == 0, enrolled.output
+    assert json.loads(enrolled.stdout)["travellers_added"] > 0
+    folder = str(_vehicles(lane)[0])
+    first = CliRunner().invoke(app, ["lane", "record", folder, folder, "--json"])
+    assert first.exit_code == 0, first.output
+    once, twice = json.loads(first.stdout)
+    assert not once["acknowledgement"]["duplicate"] and twice["acknowledgement"]["duplicate"]
+    assert once["result"] == twice["result"]
+    missing = CliRunner().invoke(app, ["lane", "record", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "encounter" in missing.output
