@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bioexit.bench.dataset import load_dataset
 from bioexit.clock import FakeClock
 from bioexit.lane.pipeline import LanePipeline, build_pipeline
-from bioexit.lane.recording import enrol_gallery, gallery_from_records, process_and_record
+from bioexit.lane.recording import enrol_gallery, gallery_from_records, process_and_record_folder
 from bioexit.lane.store import ResultStore
 from bioexit.lanesim.scene import EPOCH
 from bioexit.lanesim.writer import load_cast, write_simulation
@@ -62,7 +62,7 @@ def test_vehicles_become_departures_and_reviews(
         confirmed = pending = 0
         for folder in _vehicles(lane):
             clock.advance(timedelta(minutes=1))
-            recorded = process_and_record(folder, store, pipeline, settings, results)
+            recorded = process_and_record_folder(folder, store, pipeline, settings, results)
             statuses = [o.status for o in recorded.result.occupants]
             assert len(recorded.acknowledgement.departures) == statuses.count("confirmed")
             assert len(recorded.acknowledgement.pending_reviews) == len(statuses) - statuses.count(
@@ -71,7 +71,7 @@ def test_vehicles_become_departures_and_reviews(
             confirmed += statuses.count("confirmed")
             pending += len(statuses) - statuses.count("confirmed")
 
-            again = process_and_record(folder, store, pipeline, settings, results)
+            again = process_and_record_folder(folder, store, pipeline, settings, results)
             assert again.acknowledgement.duplicate
             assert again.acknowledgement.departures == recorded.acknowledgement.departures
             assert again.result == recorded.result
@@ -94,7 +94,7 @@ def test_a_no_match_departs_only_when_an_officer_confirms(
     clock = FakeClock(EPOCH)
     with RecordsStore.open(RecordsConfig(data_dir=tmp_path / "records"), clock=clock) as store:
         # Nobody enrolled: every occupant is a no-match (or not captured) and waits for an officer.
-        recorded = process_and_record(_vehicles(lane)[0], store, pipeline, settings)
+        recorded = process_and_record_folder(_vehicles(lane)[0], store, pipeline, settings)
         assert recorded.acknowledgement.departures == ()
         reviews = store.pending_reviews()
         assert len(reviews) == len(recorded.result.occupants) > 0

@@ -47,7 +47,7 @@ def lane_record(
 
     def action() -> None:
         from bioexit.lane.pipeline import build_pipeline
-        from bioexit.lane.recording import process_and_record
+        from bioexit.lane.recording import process_and_record_folder
         from bioexit.lane.store import ResultStore
         from bioexit.records.store import RecordsStore
 
@@ -57,7 +57,7 @@ def lane_record(
         rows: list[dict[str, Any]] = []
         with RecordsStore.open(settings.records) as store:
             for folder in encounter_dirs:
-                recorded = process_and_record(folder, store, pipeline, settings, results)
+                recorded = process_and_record_folder(folder, store, pipeline, settings, results)
                 rows.append(
                     {
                         "result": json.loads(recorded.result.to_json()),

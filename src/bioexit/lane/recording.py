@@ -9,12 +9,13 @@
   (sealed, under the retention rules of the traveller's class), the fused template, and every
   decision. A confirmed occupant becomes a departure linked to the traveller's latest entry; a
   no-match or an occupant not captured waits for an officer and departs only if one confirms.
-- :func:`process_and_record` joins them for one encounter folder, idempotently.
+- :func:`process_and_record` joins them for one vehicle, idempotently
+  (:func:`process_and_record_folder` for an encounter folder).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,25 +160,25 @@ def record_vehicle(
 
 
 def process_and_record(
-    folder: Path,
+    encounter: Encounter,
+    load_frames: Callable[[], Sequence[FrameInput]],
     store: RecordsStore,
     pipeline: LanePipeline,
-    settings: Settings,
     results: ResultStore | None = None,
 ) -> RecordedVehicle:
-    """Read, process and persist one encounter folder against the records' galleries.
+    """Process one vehicle against the records' galleries and record it.
 
     Idempotent on the encounter id: a vehicle recorded before is not recorded again (its own
     encounter photo may since have joined the gallery, so a second run could score differently);
     its stored acknowledgement comes back, with the stored result where ``results`` holds one.
-    The records commit comes first: the result file is a copy for the lane, not the record.
+    Frames are decoded (``load_frames``) only when there is work to do. The records commit comes
+    first: the result file is a copy for the lane, not the record.
     """
-    encounter = read_encounter(folder)
     recorded = store.acknowledgement(encounter.encounter_id)
     stored = results.get(encounter.encounter_id) if results is not None else None
     if recorded is not None and stored is not None:
         return RecordedVehicle(stored, recorded)
-    frames = read_frames(folder, encounter, settings.images)
+    frames = load_frames()
     actor = lane_actor(encounter.port, encounter.lane)
     gallery = gallery_from_records(store, pipeline.engine.embedder.info, actor=actor)
     analysis = analyse(encounter, frames, gallery, pipeline)
@@ -186,3 +187,17 @@ def process_and_record(
     if results is not None:
         result, _ = results.put(result)
     return RecordedVehicle(result, acknowledgement)
+
+
+def process_and_record_folder(
+    folder: Path,
+    store: RecordsStore,
+    pipeline: LanePipeline,
+    settings: Settings,
+    results: ResultStore | None = None,
+) -> RecordedVehicle:
+    """:func:`process_and_record` for an encounter folder (``encounter.json`` and frame files)."""
+    encounter = read_encounter(folder)
+    return process_and_record(
+        encounter, lambda: read_frames(folder, encounter, settings.images), store, pipeline, results
+    )
