@@ -78,15 +78,22 @@ def enrol_gallery(folder: Path, store: RecordsStore, engine: FaceEngine, setting
     return added
 
 
-def gallery_from_records(store: RecordsStore, model: ModelInfo, *, actor: str) -> LaneGallery:
+def gallery_from_records(
+    store: RecordsStore,
+    model: ModelInfo,
+    *,
+    actor: str,
+    role: str = LANE_ROLE,
+    purpose: str = LANE_PURPOSE,
+) -> LaneGallery:
     """The lane's references from the records: document photos and kept encounter photos."""
     gallery = LaneGallery(model, number_key=store.document_number_hash)
     for document_id, traveller_id, number_hash, template in store.document_gallery_templates(
-        model.key, actor=actor, role=LANE_ROLE, purpose=LANE_PURPOSE
+        model.key, actor=actor, role=role, purpose=purpose
     ):
         gallery.add(f"document:{document_id}", traveller_id, template, document_key=number_hash)
     for template_id, traveller_id, template in store.encounter_gallery_templates(
-        model.key, actor=actor, role=LANE_ROLE, purpose=LANE_PURPOSE
+        model.key, actor=actor, role=role, purpose=purpose
     ):
         gallery.add(f"encounter:{template_id}", traveller_id, template)
     return gallery

@@ -900,6 +900,14 @@ class RecordsStore:
         sealed = Sealed(blob_id, key_id, wrapped, nonce, self.blobs.read(path))
         return open_sealed(sealed, record_id=blob_id, kind=kind, provider=self.provider)
 
+    def has_capture_template(self, capture_id: str) -> bool:
+        """Whether a template is kept for the capture (no biometric data is read)."""
+        with Session(self.engine) as session:
+            found = session.execute(
+                select(m.StoredTemplate.id).where(m.StoredTemplate.capture_id == capture_id).limit(1)
+            ).first()
+            return found is not None
+
     def read_capture_template(
         self, capture_id: str, *, actor: str, role: str, purpose: str | None
     ) -> Template:

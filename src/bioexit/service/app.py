@@ -20,11 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bioexit.errors import ConfigError
 from bioexit.service.access import SESSION_COOKIE, allow, declared_roles, public, undeclared_routes
+from bioexit.service.api import add_api_routes
 from bioexit.service.auth import Principal, Role
-from bioexit.service.credentials import Authenticator, CredentialStore, MemoryCredentialStore
+from bioexit.service.credentials import Authenticator, CredentialStore
 from bioexit.service.limits import BodySizeLimit, RateLimiter, retry_after
 from bioexit.service.metrics import ServiceMetrics
 from bioexit.service.problems import install_problem_handlers, problem
+from bioexit.service.runtime import Runtime
+from bioexit.service.sql_credentials import SqlCredentialStore
 from bioexit.settings import Settings
 
 API_VERSION = "v1"
@@ -59,10 +62,15 @@ class Health(_Body):
 
 def create_app(
     settings: Settings,
+    runtime: Runtime,
     *,
     credentials: CredentialStore | None = None,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
+    """The app over ``runtime`` (records store, lane pipeline, workers, live events).
+
+    ``credentials`` defaults to the records database's users, keys and sessions.
+    """
     config = settings.service
     app = FastAPI(
         title="bioexit",
@@ -73,8 +81,11 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.runtime = runtime
     app.state.authenticator = Authenticator(
-        credentials or MemoryCredentialStore(), clock, session_seconds=config.session_hours * 3600
+        credentials or SqlCredentialStore(runtime.store.engine),
+        clock,
+        session_seconds=config.session_hours * 3600,
     )
     limiter = RateLimiter(config.rate_per_second, config.rate_burst, clock)
     metrics = app.state.metrics = ServiceMetrics.create()
@@ -103,6 +114,7 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, max_bytes=config.max_upload_bytes)
     _add_routes(app)
+    add_api_routes(app)
     # The UI is static files; every datum it shows comes from the role-checked API.
     app.mount("/ui", StaticFiles(directory=Path(__file__).parent / "ui", html=True), name="ui")
     missing = undeclared_routes(app)

@@ -2,7 +2,7 @@
 // text goes in with textContent only, so nothing a lane submits can run as script here.
 
 const pages = ["login", "lane", "reviews", "dashboard", "audit"];
-const state = { me: null, stream: null, review: null, candidate: null };
+const state = { me: null, stream: null, review: null };
 
 async function api(path, options = {}) {
   const response = await fetch(`/v1${path}`, { credentials: "same-origin", ...options });
@@ -38,7 +38,7 @@ function show(page) {
 function occupantCard(occupant) {
   const card = el("div", { class: "occupant", "data-occupant": occupant.occupant_id });
   const image = el("img", { alt: `capture of ${occupant.occupant_id}` });
-  if (occupant.thumbnail_url) image.src = occupant.thumbnail_url;
+  if (occupant.capture_id) image.src = `/v1/captures/${encodeURIComponent(occupant.capture_id)}/thumbnail?purpose=${encodeURIComponent("lane monitoring")}`;
   card.append(image, el("div", { class: `status-${occupant.status}`, text: occupant.status.replace("_", " ") }));
   if (occupant.identity) card.append(el("div", { text: occupant.identity }));
   if (occupant.score !== null && occupant.score !== undefined) card.append(el("div", { text: `score ${occupant.score.toFixed(3)}` }));
@@ -92,19 +92,20 @@ async function openReviews() {
 
 async function openReview(reviewId) {
   const review = await api(`/reviews/${encodeURIComponent(reviewId)}`);
-  state.review = review; state.candidate = null;
+  state.review = review;
   document.getElementById("review-occupant").textContent = `${review.occupant_id} of ${review.encounter_id}`;
-  document.getElementById("review-capture").src = review.capture_url;
+  const capture = document.getElementById("review-capture");
+  if (review.capture_url) capture.src = review.capture_url; else capture.removeAttribute("src");
   const box = document.getElementById("review-candidates");
   box.replaceChildren();
+  if (!review.candidates.length) box.append(el("p", { class: "hint", text: "No candidate in the records: confirm only against a document in hand." }));
   for (const candidate of review.candidates) {
     const figure = el("figure", { class: "candidate", "data-traveller": candidate.traveller_id },
-      el("img", { src: candidate.photo_url, alt: `document photo of ${candidate.label}` }),
-      el("figcaption", { text: `${candidate.label} · score ${candidate.score.toFixed(3)}` }));
+      el("figcaption", { text: `${candidate.traveller_id} · score ${candidate.score.toFixed(3)}` }));
     figure.addEventListener("click", () => {
       for (const other of box.children) other.classList.remove("selected");
       figure.classList.add("selected");
-      state.candidate = candidate.traveller_id;
+      document.getElementById("review-traveller").value = candidate.traveller_id;
       document.getElementById("confirm-button").disabled = false;
     });
     box.append(figure);
@@ -117,11 +118,13 @@ async function openReview(reviewId) {
 async function decide(event) {
   event.preventDefault();
   const outcome = event.submitter.value;
-  const reason = new FormData(event.target).get("reason");
+  const form = new FormData(event.target);
+  const reason = form.get("reason");
+  const traveller = (form.get("traveller_id") || "").trim();
   try {
-    await api(`/reviews/${encodeURIComponent(state.review.review_id)}/decision`, {
+    await api(`/decisions/${encodeURIComponent(state.review.review_id)}`, {
       method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ outcome, reason, traveller_id: outcome === "confirmed" ? state.candidate : null }),
+      body: JSON.stringify({ outcome, reason, traveller_id: outcome === "confirmed" ? traveller : null }),
     });
     event.target.reset();
     await openReviews();
@@ -194,5 +197,8 @@ document.getElementById("logout").addEventListener("click", async () => {
   show("login");
 });
 document.getElementById("review-form").addEventListener("submit", decide);
+document.getElementById("review-traveller").addEventListener("input", (event) => {
+  document.getElementById("confirm-button").disabled = !event.target.value.trim();
+});
 window.addEventListener("hashchange", route);
 route();
