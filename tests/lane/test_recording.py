@@ -8,21 +8,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.conftest import vehicle_folders
 
-from bioexit.bench.dataset import load_dataset
 from bioexit.clock import FakeClock
 from bioexit.lane.pipeline import LanePipeline, build_pipeline
 from bioexit.lane.recording import enrol_gallery, gallery_from_records, process_and_record_folder
 from bioexit.lane.store import ResultStore
 from bioexit.lanesim.scene import EPOCH
-from bioexit.lanesim.writer import load_cast, write_simulation
 from bioexit.records import models as m
 from bioexit.records.store import RecordsStore
 from bioexit.settings import RecordsConfig, Settings
 
 pytestmark = pytest.mark.slow
-SEED = 11
-VEHICLES = 4
+VEHICLES = 4  # as tests.conftest.simulated_lane makes them
 
 
 @pytest.fixture(scope="module")
@@ -36,17 +34,12 @@ def pipeline(settings: Settings) -> LanePipeline:
 
 
 @pytest.fixture(scope="module")
-def lane(
-    faces_dir: Path, pipeline: LanePipeline, settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    cast = load_cast(load_dataset(faces_dir), SEED, pipeline.engine.detector, settings.images)
-    out = tmp_path_factory.mktemp("lane") / "sim"
-    write_simulation(cast, out, vehicles=VEHICLES, seed=SEED, difficulty="easy", limits=settings.images)
-    return out
+def lane(simulated_lane: Path) -> Path:
+    return simulated_lane
 
 
 def _vehicles(lane: Path) -> list[Path]:
-    return sorted(p for p in lane.iterdir() if (p / "encounter.json").is_file())
+    return vehicle_folders(lane)
 
 
 def test_vehicles_become_departures_and_reviews(

@@ -243,3 +243,17 @@ def test_walk_every_route_denies_anonymous_and_wrong_roles(make_app: AppFactory,
                     assert denied.status_code == 403, (method, route.path, role, denied.text)
                 walked += 1
     assert walked >= 10
+
+
+def test_every_error_class_maps_to_a_deliberate_status() -> None:
+    """A new error class must be given a status: only server-side faults may end as 500."""
+    from bioexit import errors
+    from bioexit.service.problems import status_for
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
+
+    server_side = (errors.ModelError, errors.CryptoError)
+    for cls in subclasses(errors.BioexitError)[1:]:
+        status = status_for(cls("x"))
+        assert (status == 500) == issubclass(cls, server_side), (cls.__name__, status)
