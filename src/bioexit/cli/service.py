@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -183,5 +184,68 @@ def keys_devices(as_json: JsonOption = False) -> None:
             out.print(table)
 
         emit(rows, as_json, render)
+
+    run(action)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    demo: Annotated[
+        Path | None,
+        typer.Option(
+            "--demo", help="labelled faces folder: replay a simulated lane from it (development only)"
+        ),
+    ] = None,
+    demo_vehicles: Annotated[int, typer.Option(help="vehicles in the demo lane", min=1)] = 12,
+    demo_interval: Annotated[float, typer.Option(help="seconds between demo vehicles", min=0.0)] = 4.0,
+) -> None:
+    """Run the service: REST API under /v1, officer UI under /ui, on the configured records."""
+
+    def action() -> None:
+        import threading
+
+        import uvicorn
+
+        from bioexit.lane.pipeline import build_pipeline
+        from bioexit.records.store import RecordsStore
+        from bioexit.service.app import create_app
+        from bioexit.service.demo import create_demo_accounts, prepare_demo_lane, replay
+        from bioexit.service.runtime import Runtime
+        from bioexit.service.workers import BoundedWorkers
+
+        settings = cli_settings()
+        if demo is not None and settings.service.mode == "production":
+            raise ConfigError(
+                "the demo lane is for development", expected="service.mode = development", got="production"
+            )
+        store = RecordsStore.open(settings.records)
+        runtime = Runtime(
+            settings, store, build_pipeline, BoundedWorkers(settings.service.workers, settings.service.queue)
+        )
+        app = create_app(settings, runtime)
+        stop = threading.Event()
+        try:
+            if demo is not None:
+                err.print("preparing the demo lane (simulating vehicles and loading models)...")
+                folders = prepare_demo_lane(
+                    runtime, demo, settings.records.data_dir / "demo-lane", demo_vehicles, 7
+                )
+                accounts = create_demo_accounts(runtime, app.state.authenticator)
+                out.print(f"demo accounts (shown once): open http://{host}:{port}/ui/")
+                for name, password in accounts.items():
+                    out.print(f"  {name} / {password}")
+                replay(
+                    runtime,
+                    folders,
+                    demo_interval,
+                    stop,
+                    lambda eid: err.print(f"demo vehicle {eid} recorded"),
+                )
+            uvicorn.run(app, host=host, port=port, log_level="info")
+        finally:
+            stop.set()
+            runtime.close()
 
     run(action)

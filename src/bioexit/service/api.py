@@ -160,11 +160,6 @@ def add_api_routes(app: FastAPI) -> None:
             lambda: decode_frames(encounter, fetch, runtime.settings.images),
             timeout=runtime.settings.service.decision_timeout_seconds,
         )
-        vehicle = views.vehicles(runtime.store, None, encounter_id=encounter.encounter_id)
-        if vehicle and not recorded.acknowledgement.duplicate:
-            runtime.events.publish("vehicle", vehicle[0])
-            for departure in recorded.acknowledgement.departures:
-                runtime.events.publish("departure", {"departure_id": departure, "port": port, "lane": lane})
         return {
             "result": json.loads(recorded.result.to_json()),
             "acknowledgement": asdict(recorded.acknowledgement),

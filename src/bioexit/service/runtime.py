@@ -13,6 +13,7 @@ from bioexit.lane.frames import FrameInput
 from bioexit.lane.pipeline import LanePipeline
 from bioexit.lane.recording import RecordedVehicle, process_and_record
 from bioexit.lane.store import ResultStore
+from bioexit.records import views
 from bioexit.records.store import RecordsStore
 from bioexit.service.events import Broadcaster
 from bioexit.service.workers import BoundedWorkers
@@ -50,6 +51,21 @@ class Runtime:
         bound = self._idempotency.setdefault(key, encounter_id)
         return None if bound == encounter_id else bound
 
+    def process(
+        self, encounter: Encounter, load_frames: Callable[[], Sequence[FrameInput]]
+    ) -> RecordedVehicle:
+        """Process and record one vehicle (blocking), then tell live viewers."""
+        recorded = process_and_record(encounter, load_frames, self.store, self.pipeline(), self.results)
+        if not recorded.acknowledgement.duplicate:
+            vehicle = views.vehicles(self.store, None, encounter_id=encounter.encounter_id)
+            if vehicle:
+                self.events.publish("vehicle", vehicle[0])
+            for departure in recorded.acknowledgement.departures:
+                self.events.publish(
+                    "departure", {"departure_id": departure, "port": encounter.port, "lane": encounter.lane}
+                )
+        return recorded
+
     async def submit(
         self,
         encounter: Encounter,
@@ -64,11 +80,7 @@ class Runtime:
         future: asyncio.Future[RecordedVehicle] = loop.create_future()
         self._inflight[encounter.encounter_id] = future
         try:
-
-            def job() -> RecordedVehicle:
-                return process_and_record(encounter, load_frames, self.store, self.pipeline(), self.results)
-
-            recorded = await self.workers.run(job, timeout)
+            recorded = await self.workers.run(lambda: self.process(encounter, load_frames), timeout)
             future.set_result(recorded)
             return recorded
         except Exception as exc:
