@@ -249,3 +249,28 @@ def serve(
             runtime.close()
 
     run(action)
+
+
+@app.command("openapi")
+def openapi(
+    check: Annotated[
+        Path | None, typer.Option("--check", help="compare with this committed file; exit 1 if it drifted")
+    ] = None,
+) -> None:
+    """Print the service's OpenAPI document (JSON), or check a committed copy for drift."""
+
+    def action() -> None:
+        import json
+
+        from bioexit.service.app import openapi_document
+
+        document = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+        if check is None:
+            sys.stdout.write(document)
+            return
+        if check.read_text(encoding="utf-8") != document:
+            err.print(f"{check} differs from the app's OpenAPI document: run `bioexit openapi > {check}`")
+            raise typer.Exit(1)
+        out.print(f"{check} is up to date")
+
+    run(action)

@@ -206,3 +206,25 @@ def route_table(app: FastAPI) -> list[dict[str, Any]]:
             )
             rows.append({"path": route.path, "methods": sorted(route.methods or ()), "roles": allowed})
     return rows
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the app, built over a throwaway records store (no IO is kept)."""
+    import tempfile
+
+    from bioexit.records.store import RecordsStore
+    from bioexit.service.workers import BoundedWorkers
+    from bioexit.settings import load_settings
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = load_settings(records={"data_dir": folder})
+        with RecordsStore.open(settings.records) as store:
+            runtime = Runtime(settings, store, _no_pipeline, BoundedWorkers(1, 0))
+            try:
+                return create_app(settings, runtime).openapi()
+            finally:
+                runtime.workers.shutdown()
+
+
+def _no_pipeline(_settings: Settings) -> Any:
+    raise RuntimeError("the OpenAPI document needs no lane pipeline")
