@@ -40,3 +40,25 @@ def shared_models() -> Path:
     if path is None:
         pytest.skip("optional ONNX models absent: set BIOEXIT_TEST_MODELS or provide ../shared/models")
     return path
+
+
+@pytest.fixture(scope="session")
+def simulated_lane(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four easy vehicles simulated from the real faces (seed 11), with their document gallery.
+
+    Shared by the records wiring, service and browser tests; the cast is detected once.
+    """
+    from bioexit.bench.dataset import load_dataset
+    from bioexit.engine import build_detector
+    from bioexit.lanesim.writer import load_cast, write_simulation
+    from bioexit.settings import Settings
+
+    settings = Settings()
+    cast = load_cast(load_dataset(faces_dir), 11, build_detector(settings.detector), settings.images)
+    out = tmp_path_factory.mktemp("lane") / "sim"
+    write_simulation(cast, out, vehicles=4, seed=11, difficulty="easy", limits=settings.images)
+    return out
+
+
+def vehicle_folders(lane: Path) -> list[Path]:
+    return sorted(p for p in lane.iterdir() if (p / "encounter.json").is_file())

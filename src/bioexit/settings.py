@@ -214,6 +214,11 @@ class ServiceConfig(_Strict):
     rate_per_second: float = Field(20.0, gt=0, description="average requests per second per caller")
     rate_burst: int = Field(40, ge=1, description="requests a caller may send at once")
     session_hours: float = Field(8.0, gt=0, le=24)
+    workers: int = Field(1, ge=1, le=64, description="vehicles processed at once (each uses the CPU fully)")
+    queue: int = Field(8, ge=0, le=10_000, description="vehicles waiting beyond those; more get 503")
+    decision_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="a lane waits this long for its decision; the work still completes"
+    )
 
 
 # --- records ------------------------------------------------------------------------------

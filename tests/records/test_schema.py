@@ -36,6 +36,9 @@ TABLES = {
     "deletion_intents",
     "audit_entries",
     "audit_head",
+    "users",
+    "api_keys",
+    "login_sessions",
 }
 
 

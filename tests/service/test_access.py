@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.service.conftest import make_runtime
 
 from bioexit.errors import AuthenticationError, PermissionDeniedError
 from bioexit.service.access import allow, require_port, undeclared_routes
 from bioexit.service.app import create_app, route_table
 from bioexit.service.auth import Principal, Role, issue_api_key, split_api_key
 from bioexit.service.credentials import Authenticator, MemoryCredentialStore
-from bioexit.settings import load_settings
+from bioexit.service.runtime import Runtime
 
 PASSWORD = "correct horse battery"
 
@@ -29,16 +33,29 @@ def clock() -> Clock:
     return Clock()
 
 
-def _app(clock: Clock, **service: object) -> tuple[FastAPI, Authenticator]:
-    settings = load_settings(service=service) if service else load_settings()
-    app = create_app(settings, credentials=MemoryCredentialStore(), clock=clock)
-    authenticator: Authenticator = app.state.authenticator
-    authenticator.add_user("olivia", PASSWORD, frozenset({Role.OFFICER}), frozenset({"P1"}))
-    return app, authenticator
+AppFactory = Callable[..., tuple[FastAPI, Authenticator]]
 
 
-def test_every_route_declares_its_roles(clock: Clock) -> None:
-    app, _ = _app(clock)
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[AppFactory]:
+    """Apps over a real records store in tmp_path, with credentials in memory; one officer of P1."""
+    runtimes: list[Runtime] = []
+
+    def make(clock: Clock, **service: object) -> tuple[FastAPI, Authenticator]:
+        runtime = make_runtime(tmp_path / f"app{len(runtimes)}", service=service)
+        runtimes.append(runtime)
+        app = create_app(runtime.settings, runtime, credentials=MemoryCredentialStore(), clock=clock)
+        authenticator: Authenticator = app.state.authenticator
+        authenticator.add_user("olivia", PASSWORD, frozenset({Role.OFFICER}), frozenset({"P1"}))
+        return app, authenticator
+
+    yield make
+    for runtime in runtimes:
+        runtime.close()
+
+
+def test_every_route_declares_its_roles(make_app: AppFactory, clock: Clock) -> None:
+    app, _ = make_app(clock)
     assert undeclared_routes(app) == []
     table = {row["path"]: row["roles"] for row in route_table(app)}
     assert table["/v1/health"] == "public"
@@ -57,8 +74,8 @@ def test_a_route_without_roles_is_found() -> None:
     assert undeclared_routes(app) == ["['GET'] /open"]
 
 
-def test_login_then_me_with_bearer_and_cookie(clock: Clock) -> None:
-    app, _ = _app(clock)
+def test_login_then_me_with_bearer_and_cookie(make_app: AppFactory, clock: Clock) -> None:
+    app, _ = make_app(clock)
     with TestClient(app) as client:
         response = client.post("/v1/sessions", json={"username": "olivia", "password": PASSWORD})
         assert response.status_code == 201
@@ -70,8 +87,8 @@ def test_login_then_me_with_bearer_and_cookie(clock: Clock) -> None:
         assert client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
-def test_wrong_password_and_unknown_user_look_the_same(clock: Clock) -> None:
-    app, _ = _app(clock)
+def test_wrong_password_and_unknown_user_look_the_same(make_app: AppFactory, clock: Clock) -> None:
+    app, _ = make_app(clock)
     with TestClient(app) as client:
         wrong = client.post("/v1/sessions", json={"username": "olivia", "password": "not it at all"})
         unknown = client.post("/v1/sessions", json={"username": "nobody", "password": PASSWORD})
@@ -82,8 +99,8 @@ def test_wrong_password_and_unknown_user_look_the_same(clock: Clock) -> None:
     assert wrong.json()["type"] == "/problems/authentication"
 
 
-def test_sessions_expire_on_the_clock(clock: Clock) -> None:
-    _, authenticator = _app(clock, session_hours=1)
+def test_sessions_expire_on_the_clock(make_app: AppFactory, clock: Clock) -> None:
+    _, authenticator = make_app(clock, session_hours=1)
     token = authenticator.login("olivia", PASSWORD)
     assert authenticator.principal(token).subject == "olivia"
     clock.now += 3601
@@ -91,8 +108,8 @@ def test_sessions_expire_on_the_clock(clock: Clock) -> None:
         authenticator.principal(token)
 
 
-def test_device_api_keys(clock: Clock) -> None:
-    app, authenticator = _app(clock)
+def test_device_api_keys(make_app: AppFactory, clock: Clock) -> None:
+    app, authenticator = make_app(clock)
     issued = authenticator.add_device("lane-7", frozenset({"P1"}))
     assert issued.token not in repr(issued)
     with TestClient(app) as client:
@@ -113,8 +130,8 @@ def test_device_api_keys(clock: Clock) -> None:
     assert split_api_key(issue_api_key().token)[0]
 
 
-def test_roles_are_enforced(clock: Clock) -> None:
-    app, authenticator = _app(clock)
+def test_roles_are_enforced(make_app: AppFactory, clock: Clock) -> None:
+    app, authenticator = make_app(clock)
 
     @app.get("/v1/admin-only", dependencies=[allow(Role.ADMIN)])
     def admin_only() -> dict[str, str]:
@@ -141,8 +158,8 @@ def test_port_isolation() -> None:
     require_port(supervisor, "P2")
 
 
-def test_body_size_limit(clock: Clock) -> None:
-    app, _ = _app(clock, max_upload_bytes=2048)
+def test_body_size_limit(make_app: AppFactory, clock: Clock) -> None:
+    app, _ = make_app(clock, max_upload_bytes=2048)
     with TestClient(app) as client:
         response = client.post(
             "/v1/sessions", content=b"x" * 4096, headers={"content-type": "application/json"}
@@ -157,8 +174,8 @@ def test_body_size_limit(clock: Clock) -> None:
         assert client.post("/v1/sessions", content=chunks()).status_code == 413
 
 
-def test_rate_limit_answers_429_with_retry_after(clock: Clock) -> None:
-    app, _ = _app(clock, rate_per_second=1.0, rate_burst=3)
+def test_rate_limit_answers_429_with_retry_after(make_app: AppFactory, clock: Clock) -> None:
+    app, _ = make_app(clock, rate_per_second=1.0, rate_burst=3)
     with TestClient(app) as client:
         codes = [client.get("/v1/health").status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
@@ -168,8 +185,8 @@ def test_rate_limit_answers_429_with_retry_after(clock: Clock) -> None:
         assert client.get("/v1/health").status_code == 200
 
 
-def test_errors_are_problem_json(clock: Clock) -> None:
-    app, _ = _app(clock)
+def test_errors_are_problem_json(make_app: AppFactory, clock: Clock) -> None:
+    app, _ = make_app(clock)
     with TestClient(app) as client:
         missing = client.get("/v1/nowhere")
         assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
@@ -179,8 +196,8 @@ def test_errors_are_problem_json(clock: Clock) -> None:
         assert extra.status_code == 422
 
 
-def test_metrics_need_a_supervisor_and_count_requests(clock: Clock) -> None:
-    app, authenticator = _app(clock)
+def test_metrics_need_a_supervisor_and_count_requests(make_app: AppFactory, clock: Clock) -> None:
+    app, authenticator = make_app(clock)
     authenticator.add_user("sam", PASSWORD, frozenset({Role.SUPERVISOR}), all_ports=True)
     with TestClient(app) as client:
         client.get("/v1/health")
@@ -189,3 +206,54 @@ def test_metrics_need_a_supervisor_and_count_requests(clock: Clock) -> None:
         supervisor = authenticator.login("sam", PASSWORD)
         text = client.get("/v1/metrics", headers={"Authorization": f"Bearer {supervisor}"}).text
     assert 'bioexit_http_requests_total{method="GET",route="/v1/health",status="200"} 1.0' in text
+
+
+def test_walk_every_route_denies_anonymous_and_wrong_roles(make_app: AppFactory, clock: Clock) -> None:
+    """Deny by default, tested: each non-public route answers 401 without credentials, and 403
+    to a caller holding every role but the ones it allows."""
+    import re
+
+    from fastapi.routing import APIRoute
+
+    from bioexit.service.access import declared_roles
+
+    app, authenticator = make_app(clock, rate_burst=10_000)
+    tokens = {}
+    for role in Role:
+        if role is not Role.LANE_DEVICE:
+            authenticator.add_user(f"u-{role.value}", PASSWORD, frozenset({role}), all_ports=True)
+            tokens[role] = authenticator.login(f"u-{role.value}", PASSWORD)
+    tokens[Role.LANE_DEVICE] = authenticator.add_device("lane", frozenset({"P1"})).token
+    walked = 0
+    with TestClient(app) as client:
+        for route in app.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            roles = declared_roles(route)
+            assert roles != "undeclared", route.path
+            if roles is None:
+                continue
+            assert isinstance(roles, frozenset)
+            path = re.sub(r"\{[^}]+\}", "x", route.path)
+            for method in route.methods or ():
+                anonymous = client.request(method, path)
+                assert anonymous.status_code == 401, (method, route.path, anonymous.text)
+                for role in set(Role) - roles:
+                    denied = client.request(method, path, headers={"Authorization": f"Bearer {tokens[role]}"})
+                    assert denied.status_code == 403, (method, route.path, role, denied.text)
+                walked += 1
+    assert walked >= 10
+
+
+def test_every_error_class_maps_to_a_deliberate_status() -> None:
+    """A new error class must be given a status: only server-side faults may end as 500."""
+    from bioexit import errors
+    from bioexit.service.problems import status_for
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
+
+    server_side = (errors.ModelError, errors.CryptoError)
+    for cls in subclasses(errors.BioexitError)[1:]:
+        status = status_for(cls("x"))
+        assert (status == 500) == issubclass(cls, server_side), (cls.__name__, status)

@@ -8,6 +8,7 @@ records it in the result while it processes the other frames.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +18,11 @@ from bioexit.errors import (
     BioexitError,
     EncounterFormatError,
     ImageError,
+    ImageFileError,
     MissingFrameError,
     UnknownCameraError,
 )
-from bioexit.imaging import read_image
+from bioexit.imaging import decode_image
 from bioexit.settings import ImageLimits
 
 
@@ -65,18 +67,48 @@ def camera_error(encounter: Encounter, ref: FrameRef) -> UnknownCameraError | No
 
 def read_frames(folder: Path, encounter: Encounter, limits: ImageLimits) -> list[FrameInput]:
     """Decode every frame named by the encounter; each bad one carries its own error."""
+
+    def fetch(ref: FrameRef) -> bytes | None:
+        path = folder / ref.file
+        if not path.is_file():
+            return None
+        try:
+            with path.open("rb") as handle:
+                return handle.read(limits.max_bytes + 1)  # one byte over the cap is enough to refuse
+        except OSError as exc:
+            raise ImageFileError("cannot read a frame", expected=f"a readable {path}", got=str(exc)) from None
+
+    return decode_frames(encounter, fetch, limits, where=str(folder))
+
+
+def decode_frames(
+    encounter: Encounter,
+    fetch: Callable[[FrameRef], bytes | None],
+    limits: ImageLimits,
+    *,
+    where: str = "the submission",
+) -> list[FrameInput]:
+    """Decode every frame named by the encounter from the bytes ``fetch`` gives (None: absent).
+
+    Frames never touch the disk this way: the service decodes uploads in memory.
+    """
     frames = []
     for index, ref in enumerate(encounter.frames):
         error: BioexitError | None = camera_error(encounter, ref)
         image = None
-        path = folder / ref.file
-        if error is None and not path.is_file():
-            error = MissingFrameError(
-                f"frame {index} is missing", expected=f"a file {ref.file} in {folder}", got="no such file"
-            )
+        data = None
         if error is None:
             try:
-                image = read_image(path, limits=limits)
+                data = fetch(ref)
+            except ImageError as exc:
+                error = exc
+        if error is None and data is None:
+            error = MissingFrameError(
+                f"frame {index} is missing", expected=f"a file {ref.file} in {where}", got="no such file"
+            )
+        if error is None and data is not None:
+            try:
+                image = decode_image(data, limits=limits, filename=ref.file)
             except ImageError as exc:
                 error = exc
         frames.append(FrameInput(index, ref, image, error))

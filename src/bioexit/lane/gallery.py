@@ -34,6 +34,11 @@ class GalleryEntry(BaseModel):
     photo: str = Field(min_length=1, description="image file relative to the gallery folder")
     kind: Literal["document", "encounter"] = "document"
     document_number: str | None = Field(None, repr=False)
+    document_kind: str | None = Field(
+        None, description="passport, visa, ... (for enrolment into the records)"
+    )
+    issuing_state: str | None = None
+    citizenship: Literal["citizen", "non_citizen", "unknown"] = "unknown"
 
 
 class GalleryFile(BaseModel):
@@ -54,6 +59,13 @@ class SimulatedPerson(BaseModel):
     citizenship: str | None = None
 
 
+_CITIZENSHIP: dict[str, Literal["citizen", "non_citizen"]] = {
+    "citizen": "citizen",
+    "non-citizen": "non_citizen",
+    "non_citizen": "non_citizen",
+}
+
+
 class SimulatedGalleryFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -68,6 +80,9 @@ class SimulatedGalleryFile(BaseModel):
                 photo=p.photo,
                 kind="document",
                 document_number=p.document_number,
+                document_kind=p.document_kind,
+                issuing_state=p.issuing_state,
+                citizenship=_CITIZENSHIP.get(p.citizenship or "", "unknown"),
             )
             for person_id, p in sorted(self.people.items())
         )
@@ -75,9 +90,15 @@ class SimulatedGalleryFile(BaseModel):
 
 @dataclass
 class LaneGallery:
-    """Templates by entry; document numbers to entries; a :class:`Gallery` for 1:N search."""
+    """Templates by entry; document numbers to entries; a :class:`Gallery` for 1:N search.
+
+    ``number_key`` turns a document number into the key it is filed under: the number itself
+    by default, a keyed hash for a gallery built from the records (which never hold a plain
+    number), so :meth:`by_document` works the same on both.
+    """
 
     model: ModelInfo
+    number_key: Callable[[str], str] = field(default=lambda number: number)
     search: Gallery = field(init=False)
     templates: dict[str, Template] = field(default_factory=dict)
     subjects: dict[str, str] = field(default_factory=dict)
@@ -90,20 +111,28 @@ class LaneGallery:
         return len(self.templates)
 
     def add(
-        self, entry_id: str, subject_id: str, template: Template, document_number: str | None = None
+        self,
+        entry_id: str,
+        subject_id: str,
+        template: Template,
+        document_number: str | None = None,
+        *,
+        document_key: str | None = None,
     ) -> None:
+        """Add an entry; a document photo names its number (or its already-computed key)."""
+        key = self.number_key(document_number) if document_number is not None else document_key
         self.search.add(entry_id, subject_id, template)  # checks model and duplicate ids
         self.templates[entry_id] = template
         self.subjects[entry_id] = subject_id
-        if document_number is not None:
-            if document_number in self.documents:
+        if key is not None:
+            if key in self.documents:
                 raise GalleryError(
                     "duplicate document number in the gallery", expected="one entry per document"
                 )
-            self.documents[document_number] = entry_id
+            self.documents[key] = entry_id
 
     def by_document(self, document_number: str) -> str | None:
-        return self.documents.get(document_number)
+        return self.documents.get(self.number_key(document_number))
 
 
 def read_gallery_entries(folder: Path) -> tuple[GalleryEntry, ...]:

@@ -245,3 +245,45 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     sequence: Mapped[int] = mapped_column(Integer)
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- service credentials (bioexit.service) --------------------------------------------------
+
+
+class User(Base):
+    """A person who logs in. Only the argon2id hash of the password is stored."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(128), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    roles: Mapped[str] = mapped_column(String(128))  # comma-separated role names
+    ports: Mapped[str] = mapped_column(Text)  # comma-separated port codes
+    all_ports: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    """A lane device's API key: the id, and a SHA-256 of the secret (never the secret)."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    device: Mapped[str] = mapped_column(String(128))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    ports: Mapped[str] = mapped_column(Text)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class LoginSession(Base):
+    """A login session: a SHA-256 of the token, whose user, and when it expires (epoch seconds)."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(
+        String(128), ForeignKey("users.username", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[float] = mapped_column(Float)

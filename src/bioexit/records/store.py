@@ -390,7 +390,7 @@ class RecordsStore:
         """
         actor = actor or f"lane:{encounter.port}/{encounter.lane}"
         fingerprint = _fingerprint(encounter, captures, decisions)
-        existing = self._existing_ack(encounter.encounter_id, fingerprint)
+        existing = self.acknowledgement(encounter.encounter_id, fingerprint)
         if existing is not None:
             return existing
         self._check_request(encounter, captures, decisions)
@@ -443,7 +443,7 @@ class RecordsStore:
             for blob in prepared:
                 self.blobs.delete(blob.name)
             if isinstance(exc, DBIntegrityError):
-                again = self._existing_ack(encounter.encounter_id, fingerprint)
+                again = self.acknowledgement(encounter.encounter_id, fingerprint)
                 if again is not None:
                     return again
                 raise RecordConflictError(f"encounter could not be recorded: {exc.orig}") from None
@@ -714,12 +714,16 @@ class RecordsStore:
             created_at=self._now(),
         )
 
-    def _existing_ack(self, encounter_id: str, fingerprint: str) -> Acknowledgement | None:
+    def acknowledgement(self, encounter_id: str, fingerprint: str | None = None) -> Acknowledgement | None:
+        """The acknowledgement of an encounter recorded before (``duplicate=True``), or None.
+
+        With ``fingerprint``, a recorded encounter of other content raises RecordConflictError.
+        """
         with Session(self.engine) as session:
             row = session.get(m.Encounter, encounter_id)
             if row is None:
                 return None
-            if row.fingerprint != fingerprint:
+            if fingerprint is not None and row.fingerprint != fingerprint:
                 raise RecordConflictError(
                     "encounter id already recorded with other content",
                     expected="the same request again, or a new encounter id",
@@ -896,6 +900,14 @@ class RecordsStore:
         sealed = Sealed(blob_id, key_id, wrapped, nonce, self.blobs.read(path))
         return open_sealed(sealed, record_id=blob_id, kind=kind, provider=self.provider)
 
+    def has_capture_template(self, capture_id: str) -> bool:
+        """Whether a template is kept for the capture (no biometric data is read)."""
+        with Session(self.engine) as session:
+            found = session.execute(
+                select(m.StoredTemplate.id).where(m.StoredTemplate.capture_id == capture_id).limit(1)
+            ).first()
+            return found is not None
+
     def read_capture_template(
         self, capture_id: str, *, actor: str, role: str, purpose: str | None
     ) -> Template:
@@ -936,6 +948,39 @@ class RecordsStore:
         self._audit_read(actor, role, purpose, self.ref("document", document_id), "template")
         vector = open_template(Sealed.from_bytes(sealed_bytes), record_id=template_id, provider=self.provider)
         return Template(vector, info[0], info[1], info[2])  # type: ignore[arg-type]
+
+    def document_gallery_templates(
+        self, model_key: str, *, actor: str, role: str, purpose: str | None
+    ) -> Iterator[tuple[str, str, str, Template]]:
+        """Every document portrait template of one model: (document id, traveller id, number hash,
+        template), newest template per document. The bulk read is audited once
+        (subject ``gallery:documents``) before anything is opened."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(m.StoredTemplate, m.Document.traveller_id, m.Document.number_hash)
+                .join(m.Document, m.StoredTemplate.document_id == m.Document.id)
+                .order_by(m.StoredTemplate.created_at)
+            ).all()
+            newest = {
+                t.document_id: (t.id, traveller, number_hash, t.sealed, t.model_id, t.model_version, t.metric)
+                for t, traveller, number_hash in rows
+                if f"{t.model_id}@{t.model_version}" == model_key
+            }
+        self._audit_read(actor, role, purpose, "gallery:documents", f"{len(newest)} templates")
+        for document_id, (
+            template_id,
+            traveller,
+            number_hash,
+            sealed_bytes,
+            model_id,
+            version,
+            metric,
+        ) in sorted(newest.items(), key=lambda item: str(item[0])):
+            vector = open_template(
+                Sealed.from_bytes(sealed_bytes), record_id=template_id, provider=self.provider
+            )
+            template = Template(vector, model_id, version, metric)  # type: ignore[arg-type]
+            yield str(document_id), traveller, number_hash, template
 
     def encounter_gallery_templates(
         self, model_key: str, *, actor: str, role: str, purpose: str | None

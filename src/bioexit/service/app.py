@@ -9,20 +9,25 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from bioexit.errors import ConfigError
 from bioexit.service.access import SESSION_COOKIE, allow, declared_roles, public, undeclared_routes
+from bioexit.service.api import add_api_routes
 from bioexit.service.auth import Principal, Role
-from bioexit.service.credentials import Authenticator, CredentialStore, MemoryCredentialStore
+from bioexit.service.credentials import Authenticator, CredentialStore
 from bioexit.service.limits import BodySizeLimit, RateLimiter, retry_after
 from bioexit.service.metrics import ServiceMetrics
 from bioexit.service.problems import install_problem_handlers, problem
+from bioexit.service.runtime import Runtime
+from bioexit.service.sql_credentials import SqlCredentialStore
 from bioexit.settings import Settings
 
 API_VERSION = "v1"
@@ -57,10 +62,15 @@ class Health(_Body):
 
 def create_app(
     settings: Settings,
+    runtime: Runtime,
     *,
     credentials: CredentialStore | None = None,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
+    """The app over ``runtime`` (records store, lane pipeline, workers, live events).
+
+    ``credentials`` defaults to the records database's users, keys and sessions.
+    """
     config = settings.service
     app = FastAPI(
         title="bioexit",
@@ -71,8 +81,11 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.runtime = runtime
     app.state.authenticator = Authenticator(
-        credentials or MemoryCredentialStore(), clock, session_seconds=config.session_hours * 3600
+        credentials or SqlCredentialStore(runtime.store.engine),
+        clock,
+        session_seconds=config.session_hours * 3600,
     )
     limiter = RateLimiter(config.rate_per_second, config.rate_burst, clock)
     metrics = app.state.metrics = ServiceMetrics.create()
@@ -101,6 +114,9 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, max_bytes=config.max_upload_bytes)
     _add_routes(app)
+    add_api_routes(app)
+    # The UI is static files; every datum it shows comes from the role-checked API.
+    app.mount("/ui", StaticFiles(directory=Path(__file__).parent / "ui", html=True), name="ui")
     missing = undeclared_routes(app)
     if missing:
         raise ConfigError(
@@ -115,6 +131,10 @@ def _client(request: Request) -> str:
 
 def _add_routes(app: FastAPI) -> None:
     v1 = f"/{API_VERSION}"
+
+    @app.get("/", dependencies=[public()], include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/ui/")
 
     @app.get(f"{v1}/health", dependencies=[public()], tags=["operations"])
     async def health() -> Health:
@@ -186,3 +206,25 @@ def route_table(app: FastAPI) -> list[dict[str, Any]]:
             )
             rows.append({"path": route.path, "methods": sorted(route.methods or ()), "roles": allowed})
     return rows
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the app, built over a throwaway records store (no IO is kept)."""
+    import tempfile
+
+    from bioexit.records.store import RecordsStore
+    from bioexit.service.workers import BoundedWorkers
+    from bioexit.settings import load_settings
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = load_settings(records={"data_dir": folder})
+        with RecordsStore.open(settings.records) as store:
+            runtime = Runtime(settings, store, _no_pipeline, BoundedWorkers(1, 0))
+            try:
+                return create_app(settings, runtime).openapi()
+            finally:
+                runtime.workers.shutdown()
+
+
+def _no_pipeline(_settings: Settings) -> Any:
+    raise RuntimeError("the OpenAPI document needs no lane pipeline")

@@ -24,12 +24,17 @@ log = logging.getLogger("bioexit.service")
 STATUS: dict[type[errors.BioexitError], int] = {
     errors.AuthenticationError: 401,
     errors.PermissionDeniedError: 403,
+    errors.AccessError: 403,
     errors.ImageTooLargeError: 413,
     errors.ImageError: 422,
     errors.DataError: 422,
     errors.DocumentError: 422,
     errors.NoFaceError: 422,
     errors.MatchingError: 422,
+    errors.RecordNotFoundError: 404,
+    errors.RecordConflictError: 409,
+    errors.RecordsError: 422,
+    errors.StayError: 422,
     errors.OverloadedError: 503,
     errors.AuditError: 503,  # the audit log could not take the entry: the search was refused
     errors.ConfigError: 400,
