@@ -590,7 +590,13 @@ class RecordsStore:
                     subject = who.get(key) or capture_id
                     after_commit.append(functools.partial(gallery.add, template_id, subject, template))
         return (
-            Acknowledgement(encounter.encounter_id, tuple(departures), tuple(pending), stored),
+            # Sorted, as a replay's acknowledgement is: the same encounter always acknowledges alike.
+            Acknowledgement(
+                encounter.encounter_id,
+                tuple(sorted(departures)),
+                tuple(sorted(pending)),
+                tuple(sorted(stored)),
+            ),
             after_commit,
         )
 
