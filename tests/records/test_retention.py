@@ -15,6 +15,7 @@ from bioexit.audit.chain import AuditAction
 from bioexit.clock import FakeClock
 from bioexit.crypto import StaticKeyProvider
 from bioexit.errors import ConfigError, KeyUnavailableError, RecordNotFoundError
+from bioexit.matching.index import ExactIndex
 from bioexit.records import models as m
 from bioexit.records.gallery import MemoryEncounterGallery
 from bioexit.records.retention import Sweeper, policy, policy_markdown
@@ -60,9 +61,17 @@ def capture_id(store: RecordsStore, encounter_id: str) -> str:
 def stored_everywhere(
     store: RecordsStore, config: RecordsConfig, gallery: MemoryEncounterGallery, needle: bytes
 ) -> bool:
-    return needle in everything_on_disk(config) or any(
-        np.asarray(row).tobytes() == needle for row in gallery.gallery._rows
-    )
+    return needle in everything_on_disk(config) or in_gallery(gallery, needle)
+
+
+def in_gallery(gallery: MemoryEncounterGallery, needle: bytes) -> bool:
+    """Whether the gallery's index holds the template whose float32 bytes are ``needle``."""
+    index = gallery.gallery.index
+    assert isinstance(index, ExactIndex)
+    if len(needle) != index.dim * 4 or len(index) == 0:
+        return False
+    probe = np.frombuffer(needle, dtype=np.float32)
+    return bool(np.any(np.all(np.abs(index.vectors() - probe) < 1e-6, axis=1)))
 
 
 def stored_forms(store: RecordsStore, encounter_id: str) -> list[bytes]:
