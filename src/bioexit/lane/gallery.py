@@ -152,6 +152,14 @@ def read_gallery_entries(folder: Path) -> tuple[GalleryEntry, ...]:
         raise DataError(f"{path} is not a valid gallery file: {exc}") from None
 
 
+def entry_template(folder: Path, entry: GalleryEntry, engine: FaceEngine, limits: ImageLimits) -> Template:
+    """The template of the largest face in an entry's photo; NoFaceError if it has none."""
+    face = engine.largest_face(read_image(folder / entry.photo, limits=limits))
+    if face is None:
+        raise NoFaceError(f"gallery entry {entry.entry_id} has no face", expected="one face", got=entry.photo)
+    return face.template
+
+
 def read_gallery(
     folder: Path,
     engine: FaceEngine,
@@ -166,12 +174,12 @@ def read_gallery(
     entries = read_gallery_entries(folder)
     gallery = LaneGallery(engine.embedder.info)
     for done, entry in enumerate(entries, start=1):
-        face = engine.largest_face(read_image(folder / entry.photo, limits=limits))
-        if face is None:
-            raise NoFaceError(
-                f"gallery entry {entry.entry_id} has no face", expected="one face", got=entry.photo
-            )
-        gallery.add(entry.entry_id, entry.subject_id, face.template, entry.document_number)
+        gallery.add(
+            entry.entry_id,
+            entry.subject_id,
+            entry_template(folder, entry, engine, limits),
+            entry.document_number,
+        )
         if progress is not None:
             progress(done, len(entries))
     return gallery

@@ -26,10 +26,8 @@ from bioexit.detection.types import RGBImage
 from bioexit.embedding.types import ModelInfo
 from bioexit.encounters import Encounter
 from bioexit.engine import FaceEngine
-from bioexit.errors import NoFaceError
-from bioexit.imaging import read_image
 from bioexit.lane.frames import FrameInput, read_encounter, read_frames
-from bioexit.lane.gallery import LaneGallery, read_gallery_entries
+from bioexit.lane.gallery import LaneGallery, entry_template, read_gallery_entries
 from bioexit.lane.occupants import Observation, OccupantTrack
 from bioexit.lane.pipeline import Analysis, LanePipeline, analyse
 from bioexit.lane.result import VehicleResult
@@ -60,11 +58,7 @@ def enrol_gallery(folder: Path, store: RecordsStore, engine: FaceEngine, setting
             continue
         if store.find_document(entry.document_number) is not None:
             continue
-        face = engine.largest_face(read_image(folder / entry.photo, limits=settings.images))
-        if face is None:
-            raise NoFaceError(
-                f"gallery entry {entry.entry_id} has no face", expected="one face", got=entry.photo
-            )
+        template = entry_template(folder, entry, engine, settings.images)
         traveller_id = entry.subject_id
         store.add_traveller(entry.citizenship, traveller_id=traveller_id)
         document_id = store.add_document(
@@ -73,7 +67,7 @@ def enrol_gallery(folder: Path, store: RecordsStore, engine: FaceEngine, setting
             entry.document_number,
             issuing_state=entry.issuing_state,
         )
-        store.add_document_template(document_id, face.template)
+        store.add_document_template(document_id, template)
         added += 1
     return added
 

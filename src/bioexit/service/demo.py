@@ -6,6 +6,7 @@ accounts get random passwords that are printed once and never stored in plain fo
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import threading
@@ -82,11 +83,8 @@ def replay(
                 return
             try:
                 encounter = as_if_now(read_encounter(folder), runtime.store.clock.now(), tag)
-                runtime.workers.submit(
-                    lambda e=encounter, f=folder: runtime.process(  # type: ignore[misc]
-                        e, lambda: read_frames(f, e, runtime.settings.images)
-                    )
-                ).result()
+                frames = functools.partial(read_frames, folder, encounter, runtime.settings.images)
+                runtime.workers.submit(functools.partial(runtime.process, encounter, frames)).result()
                 on_vehicle(encounter.encounter_id)
             except BioexitError as exc:  # one bad vehicle must not end the demo
                 log.warning("demo vehicle %s: %s", folder.name, exc)

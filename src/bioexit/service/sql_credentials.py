@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from bioexit.records import models as m
@@ -20,6 +20,15 @@ def _join(values: frozenset[str]) -> str:
     return ",".join(sorted(values))
 
 
+def _user(row: m.User) -> UserRecord:
+    roles = frozenset(Role(r) for r in _split(row.roles))
+    return UserRecord(row.username, row.password_hash, roles, _split(row.ports), row.all_ports, row.disabled)
+
+
+def _api_key(row: m.ApiKey) -> ApiKeyRecord:
+    return ApiKeyRecord(row.key_id, row.device, row.secret_hash, _split(row.ports), row.revoked)
+
+
 class SqlCredentialStore:
     """The ``CredentialStore`` protocol over SQLAlchemy (SQLite or PostgreSQL)."""
 
@@ -29,16 +38,7 @@ class SqlCredentialStore:
     def get_user(self, username: str) -> UserRecord | None:
         with Session(self.engine) as session:
             row = session.get(m.User, username)
-            if row is None:
-                return None
-            return UserRecord(
-                row.username,
-                row.password_hash,
-                frozenset(Role(r) for r in _split(row.roles)),
-                _split(row.ports),
-                row.all_ports,
-                row.disabled,
-            )
+            return None if row is None else _user(row)
 
     def put_user(self, user: UserRecord) -> None:
         with Session(self.engine) as session, session.begin():
@@ -54,15 +54,12 @@ class SqlCredentialStore:
 
     def users(self) -> list[UserRecord]:
         with Session(self.engine) as session:
-            names = [row.username for row in session.query(m.User).order_by(m.User.username)]
-        return [user for name in names if (user := self.get_user(name)) is not None]
+            return [_user(row) for row in session.scalars(select(m.User).order_by(m.User.username))]
 
     def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
         with Session(self.engine) as session:
             row = session.get(m.ApiKey, key_id)
-            if row is None:
-                return None
-            return ApiKeyRecord(row.key_id, row.device, row.secret_hash, _split(row.ports), row.revoked)
+            return None if row is None else _api_key(row)
 
     def put_api_key(self, key: ApiKeyRecord) -> None:
         with Session(self.engine) as session, session.begin():
@@ -77,8 +74,7 @@ class SqlCredentialStore:
 
     def api_keys(self) -> list[ApiKeyRecord]:
         with Session(self.engine) as session:
-            ids = [row.key_id for row in session.query(m.ApiKey).order_by(m.ApiKey.device)]
-        return [key for key_id in ids if (key := self.get_api_key(key_id)) is not None]
+            return [_api_key(row) for row in session.scalars(select(m.ApiKey).order_by(m.ApiKey.device))]
 
     def get_session(self, token_hash: str) -> SessionRecord | None:
         with Session(self.engine) as session:
