@@ -36,6 +36,7 @@ from bioexit.errors import DataError
 from bioexit.lane.frames import FrameInput, read_encounter, read_frames
 from bioexit.lane.gallery import LaneGallery
 from bioexit.lane.pipeline import LanePipeline, analyse
+from bioexit.lane.result import VehicleResult
 from bioexit.settings import Settings
 
 BoxTuple = tuple[float, float, float, float]
@@ -295,6 +296,21 @@ def single_shot_frame(encounter: Encounter, frames: Sequence[FrameInput]) -> Fra
     return max(usable, key=lambda f: (f.ref.captured_at, f.index)) if usable else None
 
 
+def system_run(result: VehicleResult, templates: Sequence[Template | None], seconds: float) -> SystemRun:
+    """A vehicle result as predicted occupants; ``templates`` are the occupants' (None: not scored)."""
+    predicted = [
+        Predicted(
+            boxes=[(b.frame, (b.x1, b.y1, b.x2, b.y2)) for b in occupant.track],
+            captures=[(c.box.frame, (c.box.x1, c.box.y1, c.box.x2, c.box.y2)) for c in occupant.captures],
+            status=occupant.status,
+            identity=occupant.identity,
+            template=template,
+        )
+        for occupant, template in zip(result.occupants, templates, strict=True)
+    ]
+    return SystemRun(predicted, seconds, result.occupant_count)
+
+
 def lane_run(
     encounter: Encounter,
     frames: Sequence[FrameInput],
@@ -305,18 +321,8 @@ def lane_run(
     fusion: bool = True,
 ) -> SystemRun:
     analysis = analyse(encounter, frames, gallery, pipeline, fusion=fusion)
-    predicted = []
-    for occupant, found in zip(analysis.result.occupants, analysis.finding.occupants, strict=True):
-        predicted.append(
-            Predicted(
-                boxes=[(b.frame, (b.x1, b.y1, b.x2, b.y2)) for b in occupant.track],
-                captures=[(c.box.frame, (c.box.x1, c.box.y1, c.box.x2, c.box.y2)) for c in occupant.captures],
-                status=occupant.status,
-                identity=occupant.identity,
-                template=found.template,
-            )
-        )
-    return SystemRun(predicted, analysis.result.seconds + decode_seconds, analysis.result.occupant_count)
+    templates = [found.template for found in analysis.finding.occupants]
+    return system_run(analysis.result, templates, analysis.result.seconds + decode_seconds)
 
 
 BaselineRun = Callable[[Encounter, Sequence[FrameInput], float], SystemRun]

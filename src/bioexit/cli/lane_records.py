@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
-from bioexit.cli._base import JsonOption, cli_settings, emit, out, run
+from bioexit.cli._base import JsonOption, cli_settings, emit, out, progress_bars, run
 from bioexit.cli.lane import lane_app
 
 
@@ -77,5 +78,89 @@ def lane_record(
                 )
 
         emit(rows, as_json, render)
+
+    run(action)
+
+
+@lane_app.command("session")
+def lane_session(
+    faces: Annotated[Path, typer.Option("--faces", help="labelled faces folder (with labels.csv)")],
+    vehicles: Annotated[int, typer.Option(help="how many vehicles pass the lane", min=1)] = 12,
+    seed: int = 7,
+    difficulty: Annotated[str, typer.Option(help="easy | hard")] = "hard",
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="session folder: simulation, records (SQLite) and results")
+    ] = Path("lane-session"),
+    as_json: JsonOption = False,
+) -> None:
+    """Simulate a lane session and run it as a port would: enrol the document gallery, process and
+    record every vehicle (confirmed occupants depart, the rest wait for an officer), then report
+    against the simulator's truth. The session keeps its own records in OUT/records; running it
+    again replays the stored results and records nothing twice."""
+
+    def action() -> None:
+        from bioexit.bench.session import SessionVehicle, run_session
+        from bioexit.engine import build_detector
+        from bioexit.errors import ConfigError
+        from bioexit.lane.pipeline import build_pipeline
+        from bioexit.lane.store import ResultStore
+        from bioexit.lanesim.writer import simulate_lane
+        from bioexit.records.store import RecordsStore
+        from bioexit.settings import RecordsConfig
+
+        if difficulty not in ("easy", "hard"):
+            raise ConfigError("unknown difficulty", expected="easy or hard", got=difficulty)
+        configured = cli_settings()
+        # Self-contained: the session never writes into the configured records.
+        settings = configured.model_copy(update={"records": RecordsConfig(data_dir=out_dir / "records")})
+        sim_dir = out_dir / f"sim-{difficulty}-{seed}-{vehicles}"
+        if not (sim_dir / "simulation.json").is_file():
+            with progress_bars(not as_json) as progress:
+                simulate_lane(
+                    faces,
+                    sim_dir,
+                    vehicles=vehicles,
+                    seed=seed,
+                    difficulty="easy" if difficulty == "easy" else "hard",
+                    detector=build_detector(settings.detector),
+                    limits=settings.images,
+                    progress=progress,
+                )
+
+        def show(v: SessionVehicle) -> None:
+            if as_json:
+                return
+            again = " (recorded before)" if v.replayed else ""
+            out.print(
+                f"{v.encounter_id}: {v.found} of {v.occupants} occupants found, {v.captured} captured; "
+                f"{v.confirmed} confirmed, {v.no_match} no match, {v.not_captured} not captured → "
+                f"{v.departures} departures, {v.pending_reviews} for an officer; {v.seconds:.1f} s{again}"
+            )
+
+        with RecordsStore.open(settings.records) as store:
+            report = run_session(
+                sim_dir, store, build_pipeline(settings), settings, ResultStore(out_dir / "results"), show
+            )
+        report["session"] = str(out_dir)
+
+        def render(r: dict[str, Any]) -> None:
+            table = Table("lane session", "")
+            for key in (
+                "vehicles",
+                "all_occupants_captured_rate",
+                "all_confirmed_rate",
+                "occupant_count_accuracy",
+                "false_confirmations",
+                "distractors_accepted_rate",
+                "departures_recorded",
+                "pending_reviews",
+            ):
+                table.add_row(key, str(r[key]))
+            seconds = r["seconds_per_vehicle"]
+            table.add_row("seconds per vehicle p50 / p95", f"{seconds['p50']} / {seconds['p95']}")
+            table.add_row("records", str(out_dir / "records"))
+            out.print(table)
+
+        emit(report, as_json, render)
 
     run(action)
