@@ -34,7 +34,6 @@ PASSWORD = "correct horse battery"
 EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "25"))
 
 
-
 class LiveApp:
     """The ASGI app Schemathesis calls: it forwards to the app the fixture builds, since the
     schema's operations are collected before any fixture runs."""
@@ -93,8 +92,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, Ca
     yield app, Callers(app.state.authenticator)
     LIVE_APP.target = None
     runtime.close()
-
-
 
 
 def callers_for(case: Any) -> list[str | None]:

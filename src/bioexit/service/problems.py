@@ -118,7 +118,10 @@ PROBLEM_SCHEMA: dict[str, object] = {
             "items": {
                 "type": "object",
                 "required": ["loc", "msg"],
-                "properties": {"loc": {"type": "array", "items": {"type": "string"}}, "msg": {"type": "string"}},
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": "string"}},
+                    "msg": {"type": "string"},
+                },
             },
         },
     },
@@ -159,8 +162,8 @@ def document_problems(document: dict[str, object], protected: set[tuple[str, str
 
     Every operation can be rate limited (429); ``protected`` operations (method, path) need
     credentials (401) and a role (403); operations with path parameters can miss (404), with any
-    input be invalid (422), with a body be unparsable (400) or too large (413). Error statuses a route declares
-    itself (409, 503...) get the problem body too. FastAPI's own 422 body is replaced: our
+    input be invalid (422), with a body be unparsable (400) or too large (413). Error statuses a
+    route declares itself (409, 503...) get the problem body too. FastAPI's own 422 body is replaced: our
     validation errors are problem+json. Idempotent.
     """
     components = document.setdefault("components", {})
