@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from bioexit.errors import OverloadedError
+from bioexit.errors import OverloadedError, WorkTimeoutError
 from bioexit.service.events import Broadcaster
 from bioexit.service.workers import BoundedWorkers
 
@@ -22,6 +22,26 @@ def test_full_queue_refuses_at_once_and_recovers() -> None:
     assert workers.submit(lambda: "again").result(5) == "again"
     assert workers.in_flight == 0
     workers.shutdown()
+
+
+def test_a_job_past_the_timeout_is_a_typed_503_and_still_completes() -> None:
+    workers = BoundedWorkers(workers=1, queue=0)
+    gate, done = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        gate.wait(5)
+        done.set()
+        return "committed"
+
+    async def call() -> str:
+        return await workers.run(slow, timeout=0.05)
+
+    with pytest.raises(WorkTimeoutError, match="still completes"):
+        asyncio.run(call())
+    gate.set()
+    assert done.wait(5)
+    workers.shutdown()
+    assert workers.in_flight == 0
 
 
 def test_a_failing_job_frees_its_slot() -> None:

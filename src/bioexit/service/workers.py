@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from bioexit.errors import OverloadedError
+from bioexit.errors import OverloadedError, WorkTimeoutError
 
 T = TypeVar("T")
 
@@ -57,8 +57,22 @@ class BoundedWorkers:
 
     async def run(self, fn: Callable[[], T], timeout: float) -> T:
         """Submit and await; on timeout the job still finishes (and commits) in the background."""
-        future = self.submit(fn)
-        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
+        return await wait_for_work(asyncio.wrap_future(self.submit(fn)), timeout)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+async def wait_for_work(work: asyncio.Future[T], timeout: float) -> T:
+    """Await ``work`` for at most ``timeout`` seconds. Past that the work goes on (it is shielded)
+    and the caller gets WorkTimeoutError, which the API answers with 503 and Retry-After."""
+    try:
+        return await asyncio.wait_for(asyncio.shield(work), timeout)
+    except TimeoutError:
+        if work.done():  # the work itself raised TimeoutError
+            raise
+        raise WorkTimeoutError(
+            "not finished within the request timeout; it still completes, ask again later",
+            expected=f"done within {timeout:g} s",
+            got="still running",
+        ) from None
