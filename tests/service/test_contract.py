@@ -112,3 +112,16 @@ def test_every_operation_keeps_its_contract(case: Any, live: tuple[FastAPI, Call
     for role in callers_for(case):
         case.call_and_validate(headers=callers.headers(role))
         callers.renew(role)
+
+
+def test_the_check_fails_on_a_status_the_document_does_not_declare(live: tuple[FastAPI, Callers]) -> None:
+    """The harness is not vacuous: with 404 struck from the document, a missing review fails it."""
+    _app, callers = live
+    document = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    del document["paths"]["/v1/reviews/{review_id}"]["get"]["responses"]["404"]
+    stripped = schemathesis.openapi.from_dict(document)
+    stripped.app = LIVE_APP
+    case = stripped["/v1/reviews/{review_id}"]["GET"].Case(path_parameters={"review_id": "no-such-review"})
+    with pytest.raises(BaseExceptionGroup, match="1 distinct failure") as failed:
+        case.call_and_validate(headers=callers.headers(Role.OFFICER.value))
+    assert "Undocumented status code" in str(failed.value.exceptions[0])
