@@ -44,6 +44,31 @@ def test_a_job_past_the_timeout_is_a_typed_503_and_still_completes() -> None:
     assert workers.in_flight == 0
 
 
+def test_a_job_that_would_finish_after_the_caller_gives_up_is_refused_at_once() -> None:
+    now = [0.0]
+    workers = BoundedWorkers(workers=1, queue=8, clock=lambda: now[0])
+
+    def takes(seconds: float, gate: threading.Event | None = None) -> None:
+        if gate is not None:
+            gate.wait(5)
+        now[0] += seconds
+
+    assert workers.expected_seconds() == 0.0  # nothing measured yet: only the queue bound holds
+    workers.submit(lambda: takes(10.0)).result(5)
+    assert workers.mean_seconds == 10.0
+    gate = threading.Event()
+    running = workers.submit(lambda: takes(10.0, gate), within=25.0)  # a free worker: about 10 s
+    queued = workers.submit(lambda: takes(10.0, gate), within=25.0)  # one ahead: about 20 s
+    with pytest.raises(OverloadedError, match="longer than the caller waits"):
+        workers.submit(lambda: None, within=25.0)  # two ahead: about 30 s
+    assert workers.in_flight == 2
+    gate.set()
+    running.result(5)
+    queued.result(5)
+    assert workers.submit(lambda: "fits again", within=25.0).result(5) == "fits again"
+    workers.shutdown()
+
+
 def test_a_failing_job_frees_its_slot() -> None:
     workers = BoundedWorkers(workers=1, queue=0)
 

@@ -79,11 +79,20 @@ class Runtime:
         retry joins the running work instead of starting it again."""
         encounter_id = encounter.encounter_id
         running = self._inflight.get(encounter_id)
+        if running is None and (replayed := await asyncio.to_thread(self.replay, encounter_id)):
+            return replayed  # a retry after a timeout gets its decision without a worker slot
+        running = self._inflight.get(encounter_id)
         if running is None:
-            job = self.workers.submit(functools.partial(self.process, encounter, load_frames))
+            job = self.workers.submit(functools.partial(self.process, encounter, load_frames), timeout)
             running = self._inflight[encounter_id] = asyncio.wrap_future(job)
             running.add_done_callback(functools.partial(self._finished, encounter_id))
         return await wait_for_work(running, timeout)
+
+    def replay(self, encounter_id: str) -> RecordedVehicle | None:
+        """The recorded decision of a vehicle processed before, or None."""
+        acknowledgement = self.store.acknowledgement(encounter_id)
+        result = self.results.get(encounter_id) if acknowledgement is not None else None
+        return None if result is None or acknowledgement is None else RecordedVehicle(result, acknowledgement)
 
     def _finished(self, encounter_id: str, run: asyncio.Future[RecordedVehicle]) -> None:
         del self._inflight[encounter_id]
