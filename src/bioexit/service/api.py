@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -30,6 +28,7 @@ from bioexit.lane.recording import gallery_from_records
 from bioexit.records import views
 from bioexit.service.access import allow, require_port
 from bioexit.service.auth import Principal, Role
+from bioexit.service.params import IsoDate
 from bioexit.service.runtime import Runtime
 
 V1 = "/v1"
@@ -59,19 +58,6 @@ ENCOUNTER_BODY = {
         },
     }
 }
-
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _iso_date(value: object) -> object:
-    # pydantic alone would read "0" as a Unix timestamp: a query date is YYYY-MM-DD and nothing else.
-    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
-        raise ValueError("expected a date as YYYY-MM-DD")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class _Body(BaseModel):
