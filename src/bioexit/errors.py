@@ -52,6 +52,7 @@ input without reading the source.
     │   ├── AuthenticationError     no, unknown or wrong credentials (HTTP 401)
     │   └── PermissionDeniedError   authenticated, but the role or port does not allow it (HTTP 403)
     └── OverloadedError             the processing queue is full; retry later (HTTP 503)
+        └── WorkTimeoutError        not done within the request timeout; it still completes (HTTP 503)
 """
 
 from __future__ import annotations
@@ -240,6 +241,11 @@ class PermissionDeniedError(AccessError):
 
 class OverloadedError(BioexitError):
     """Every worker is busy and the queue is full. Nothing was accepted; retry later."""
+
+
+class WorkTimeoutError(OverloadedError):
+    """The work did not finish within the request timeout. It goes on and commits; the same
+    request again (same Idempotency-Key) gets its result."""
 
 
 class AuditWriteError(AuditError):

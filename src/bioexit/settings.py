@@ -219,6 +219,9 @@ class ServiceConfig(_Strict):
     decision_timeout_seconds: float = Field(
         30.0, gt=0, le=600, description="a lane waits this long for its decision; the work still completes"
     )
+    stream_seconds: float = Field(
+        300.0, gt=0, le=86_400, description="a live-event stream ends after this long; browsers reconnect"
+    )
 
 
 # --- records ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ the records on SQLite, credentials in the database."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +25,7 @@ from bioexit.service.app import create_app
 from bioexit.service.auth import Role
 from bioexit.service.credentials import Authenticator
 from bioexit.service.runtime import Runtime
+from bioexit.service.workers import BoundedWorkers
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery"
@@ -196,3 +198,31 @@ def test_auditors_see_who_looked_and_why_and_nothing_raw(lane: Lane) -> None:
     assert numbers and not any(number in text for number in numbers)
     verified = lane.client.get("/v1/audit/verify", headers=lane.as_("aude")).json()
     assert verified["ok"] is True and verified["entries"] == len(lane.runtime.store.audit.rows())
+
+
+def test_a_vehicle_past_the_decision_timeout_is_decided_on_a_retry(lane: Lane, tmp_path: Path) -> None:
+    """Past the timeout the lane gets 503 + Retry-After; the work goes on and commits, and the same
+    request again gets the decision (joining the running work, or replayed from the records)."""
+    folder = tmp_path / "late-vehicle"
+    shutil.copytree(lane.folders[3], folder)
+    encounter = json.loads((folder / "encounter.json").read_text())
+    encounter_id = encounter["encounter_id"] = f"{encounter['encounter_id']}.late"
+    (folder / "encounter.json").write_text(json.dumps(encounter))
+    settings, workers = lane.runtime.settings, lane.runtime.workers
+    quick = settings.service.model_copy(update={"decision_timeout_seconds": 0.05})
+    lane.runtime.settings = settings.model_copy(update={"service": quick})
+    fresh_workers = lane.runtime.workers = BoundedWorkers(1, 4)  # no duration measured: none refused
+    try:
+        late = lane.submit(folder, key="key-late")
+        assert late.status_code == 503 and late.headers["Retry-After"]
+        assert late.json()["type"] == "/problems/work-timeout"
+        lane.runtime.settings = settings
+        decided = lane.submit(folder, key="key-late")
+    finally:
+        lane.runtime.settings, lane.runtime.workers = settings, workers
+        fresh_workers.shutdown()
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["acknowledgement"]["encounter_id"] == encounter_id
+    with Session(lane.runtime.store.engine) as session:
+        rows = session.scalars(select(m.Encounter.id).where(m.Encounter.id == encounter_id)).all()
+    assert rows == [encounter_id]

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from bioexit.errors import OverloadedError
+from bioexit.errors import OverloadedError, WorkTimeoutError
 from bioexit.service.events import Broadcaster
 from bioexit.service.workers import BoundedWorkers
 
@@ -21,6 +21,51 @@ def test_full_queue_refuses_at_once_and_recovers() -> None:
     assert first.result(5) is True and second.result(5) == "queued"
     assert workers.submit(lambda: "again").result(5) == "again"
     assert workers.in_flight == 0
+    workers.shutdown()
+
+
+def test_a_job_past_the_timeout_is_a_typed_503_and_still_completes() -> None:
+    workers = BoundedWorkers(workers=1, queue=0)
+    gate, done = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        gate.wait(5)
+        done.set()
+        return "committed"
+
+    async def call() -> str:
+        return await workers.run(slow, timeout=0.05)
+
+    with pytest.raises(WorkTimeoutError, match="still completes"):
+        asyncio.run(call())
+    gate.set()
+    assert done.wait(5)
+    workers.shutdown()
+    assert workers.in_flight == 0
+
+
+def test_a_job_that_would_finish_after_the_caller_gives_up_is_refused_at_once() -> None:
+    now = [0.0]
+    workers = BoundedWorkers(workers=1, queue=8, clock=lambda: now[0])
+
+    def takes(seconds: float, gate: threading.Event | None = None) -> None:
+        if gate is not None:
+            gate.wait(5)
+        now[0] += seconds
+
+    assert workers.expected_seconds() == 0.0  # nothing measured yet: only the queue bound holds
+    workers.submit(lambda: takes(10.0)).result(5)
+    assert workers.mean_seconds == 10.0
+    gate = threading.Event()
+    running = workers.submit(lambda: takes(10.0, gate), within=25.0)  # a free worker: about 10 s
+    queued = workers.submit(lambda: takes(10.0, gate), within=25.0)  # one ahead: about 20 s
+    with pytest.raises(OverloadedError, match="longer than the caller waits"):
+        workers.submit(lambda: None, within=25.0)  # two ahead: about 30 s
+    assert workers.in_flight == 2
+    gate.set()
+    running.result(5)
+    queued.result(5)
+    assert workers.submit(lambda: "fits again", within=25.0).result(5) == "fits again"
     workers.shutdown()
 
 

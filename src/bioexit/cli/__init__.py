@@ -10,6 +10,7 @@ from bioexit.cli import lane_records as _lane_records  # noqa: F401  (registers 
 from bioexit.cli import quality as _quality  # noqa: F401  (registers its commands)
 from bioexit.cli import records as _records  # noqa: F401  (registers its commands)
 from bioexit.cli import service as _service  # noqa: F401  (registers its commands)
+from bioexit.cli import service_load as _service_load  # noqa: F401  (registers its commands)
 from bioexit.cli._base import app
 
 __all__ = ["app", "main"]

@@ -11,7 +11,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -29,6 +28,7 @@ from bioexit.lane.recording import gallery_from_records
 from bioexit.records import views
 from bioexit.service.access import allow, require_port
 from bioexit.service.auth import Principal, Role
+from bioexit.service.params import IsoDate
 from bioexit.service.runtime import Runtime
 
 V1 = "/v1"
@@ -122,7 +122,10 @@ def add_api_routes(app: FastAPI) -> None:
         f"{V1}/lanes/{{port}}/{{lane}}/encounters",
         tags=["lane"],
         openapi_extra=ENCOUNTER_BODY,
-        responses={503: {"description": "processing queue full; retry after Retry-After seconds"}},
+        responses={
+            409: {"description": "Idempotency-Key already used for another encounter"},
+            503: {"description": "processing queue full; retry after Retry-After seconds"},
+        },
     )
     async def submit_encounter(
         port: str,
@@ -174,7 +177,12 @@ def add_api_routes(app: FastAPI) -> None:
         """The latest vehicles at the caller's ports, with each occupant's decision."""
         return views.vehicles(_runtime(request).store, _ports(principal), limit)
 
-    @app.get(f"{V1}/captures/{{capture_id}}/{{kind}}", tags=["lane"], response_class=Response)
+    @app.get(
+        f"{V1}/captures/{{capture_id}}/{{kind}}",
+        tags=["lane"],
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}, "description": "the face, JPEG"}, 503: {}},
+    )
     async def capture_image(
         capture_id: str,
         kind: Literal["thumbnail", "image"],
@@ -205,7 +213,7 @@ def add_api_routes(app: FastAPI) -> None:
         """No-matches (and occupants not captured) waiting for an officer at the caller's ports."""
         return views.reviews(_runtime(request).store, _ports(principal))
 
-    @app.get(f"{V1}/reviews/{{review_id:path}}", tags=["review"])
+    @app.get(f"{V1}/reviews/{{review_id:path}}", tags=["review"], responses={503: {}})
     async def get_review(
         review_id: str, request: Request, principal: Annotated[Principal, allow(Role.OFFICER)]
     ) -> dict[str, Any]:
@@ -226,7 +234,11 @@ def add_api_routes(app: FastAPI) -> None:
             "candidates": candidates,
         }
 
-    @app.post(f"{V1}/decisions/{{review_id:path}}", tags=["review"])
+    @app.post(
+        f"{V1}/decisions/{{review_id:path}}",
+        tags=["review"],
+        responses={409: {"description": "the review is already settled"}, 503: {}},
+    )
     async def decide_review(
         review_id: str,
         body: ReviewDecision,
@@ -258,21 +270,26 @@ def add_api_routes(app: FastAPI) -> None:
     async def departure_counts(
         request: Request,
         principal: Annotated[Principal, allow(*OFFICERS)],
-        since: date | None = None,
+        since: IsoDate | None = None,
     ) -> list[dict[str, Any]]:
         """Departures per UTC day, port, lane and citizenship class, at the caller's ports."""
         return views.departure_counts(_runtime(request).store, _ports(principal), since)
 
-    @app.get(f"{V1}/stream", tags=["departures"], response_class=StreamingResponse)
+    @app.get(
+        f"{V1}/stream",
+        tags=["departures"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}, "description": "the event stream"}},
+    )
     async def stream(
         request: Request, principal: Annotated[Principal, allow(*OFFICERS)]
     ) -> StreamingResponse:
         """Server-Sent Events: ``vehicle`` as each vehicle is recorded or settled, ``departure``."""
         ports = _ports(principal)
-        events = _runtime(request).events
+        runtime = _runtime(request)
 
         async def visible() -> AsyncIterator[str]:
-            async for chunk in events.stream():
+            async for chunk in runtime.events.stream(lifetime=runtime.settings.service.stream_seconds):
                 if ports is None or not chunk.startswith("id:") or _port_of(chunk) in ports:
                     yield chunk
 

@@ -25,7 +25,7 @@ from bioexit.service.auth import Principal, Role
 from bioexit.service.credentials import Authenticator, CredentialStore
 from bioexit.service.limits import BodySizeLimit, RateLimiter, retry_after
 from bioexit.service.metrics import ServiceMetrics
-from bioexit.service.problems import install_problem_handlers, problem
+from bioexit.service.problems import document_problems, install_problem_handlers, problem
 from bioexit.service.runtime import Runtime
 from bioexit.service.sql_credentials import SqlCredentialStore
 from bioexit.settings import Settings
@@ -122,7 +122,32 @@ def create_app(
         raise ConfigError(
             "routes without declared roles", expected="allow(...) or public() on every route", got=missing
         )
+    _document_contract(app)
     return app
+
+
+def _document_contract(app: FastAPI) -> None:
+    """The OpenAPI document declares every route's problem responses and its roles, in one place."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()  # FastAPI caches it until the routes change; the additions are idempotent
+        protected: set[tuple[str, str]] = set()
+        roles: dict[tuple[str, str], list[str]] = {}
+        for route in app.routes:
+            if isinstance(route, APIRoute) and route.include_in_schema:
+                declared = declared_roles(route)
+                for method in route.methods or ():
+                    if isinstance(declared, frozenset):
+                        protected.add((method, route.path_format))
+                        roles[method, route.path_format] = sorted(r.value for r in declared)
+        document_problems(document, protected)
+        for path, operations in document.get("paths", {}).items():
+            for method, operation in operations.items():
+                operation["x-roles"] = roles.get((method.upper(), path), ["public"])
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _client(request: Request) -> str:
@@ -157,7 +182,13 @@ def _add_routes(app: FastAPI) -> None:
         body = request.app.state.metrics.exposition()
         return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    @app.post(f"{v1}/sessions", dependencies=[public()], status_code=201, tags=["auth"])
+    @app.post(
+        f"{v1}/sessions",
+        dependencies=[public()],
+        status_code=201,
+        tags=["auth"],
+        responses={401: {"description": "wrong username or password"}},
+    )
     async def login(body: LoginRequest, request: Request, response: Response) -> SessionResponse:
         """Log a person in; the token also comes back as an HttpOnly cookie for the web UI."""
         authenticator: Authenticator = request.app.state.authenticator

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -67,19 +68,26 @@ class Broadcaster:
         with self._lock:
             self._subscribers.discard(subscription)
 
-    async def stream(self, heartbeat: float = 15.0) -> AsyncIterator[str]:
-        """SSE text chunks: events, a ``gap`` after drops, and comment heartbeats."""
-        subscription = Subscription(asyncio.get_running_loop(), self.per_subscriber)
+    async def stream(self, heartbeat: float = 15.0, lifetime: float | None = None) -> AsyncIterator[str]:
+        """SSE text chunks: events, a ``gap`` after drops, and comment heartbeats.
+
+        The stream ends after ``lifetime`` seconds (EventSource clients reconnect by themselves), so
+        no connection is held forever and a plain HTTP client gets a complete response.
+        """
+        loop = asyncio.get_running_loop()
+        subscription = Subscription(loop, self.per_subscriber)
+        ends = math.inf if lifetime is None else loop.time() + lifetime
         with self._lock:
             self._subscribers.add(subscription)
         try:
             yield ": connected\n\n"
             reported = 0
-            while True:
+            while (left := ends - loop.time()) > 0:
                 try:
-                    event = await asyncio.wait_for(subscription.queue.get(), heartbeat)
+                    event = await asyncio.wait_for(subscription.queue.get(), min(heartbeat, left))
                 except TimeoutError:
-                    yield ": heartbeat\n\n"
+                    if ends - loop.time() > 0:
+                        yield ": heartbeat\n\n"
                     continue
                 if subscription.dropped > reported:
                     yield Event("gap", {"dropped": subscription.dropped - reported}, event.sequence).sse()

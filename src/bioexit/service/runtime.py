@@ -4,6 +4,7 @@ the worker pool, the live-event broadcaster, and single-flight processing per en
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from bioexit.lane.store import ResultStore
 from bioexit.records import views
 from bioexit.records.store import RecordsStore
 from bioexit.service.events import Broadcaster
-from bioexit.service.workers import BoundedWorkers
+from bioexit.service.workers import BoundedWorkers, wait_for_work
 from bioexit.settings import Settings
 
 
@@ -72,23 +73,28 @@ class Runtime:
         load_frames: Callable[[], Sequence[FrameInput]],
         timeout: float,
     ) -> RecordedVehicle:
-        """Process and record one vehicle; concurrent submissions of one encounter share one run."""
-        running = self._inflight.get(encounter.encounter_id)
-        if running is not None:
-            return await asyncio.shield(running)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[RecordedVehicle] = loop.create_future()
-        self._inflight[encounter.encounter_id] = future
-        try:
-            recorded = await self.workers.run(lambda: self.process(encounter, load_frames), timeout)
-            future.set_result(recorded)
-            return recorded
-        except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters get it, nobody logs "never retrieved"
-            raise
-        except BaseException:
-            future.cancel()
-            raise
-        finally:
-            del self._inflight[encounter.encounter_id]
+        """Process and record one vehicle; concurrent submissions of one encounter share one run.
+
+        The run stays shared until it ends, also past a caller's timeout (WorkTimeoutError), so a
+        retry joins the running work instead of starting it again."""
+        encounter_id = encounter.encounter_id
+        running = self._inflight.get(encounter_id)
+        if running is None and (replayed := await asyncio.to_thread(self.replay, encounter_id)):
+            return replayed  # a retry after a timeout gets its decision without a worker slot
+        running = self._inflight.get(encounter_id)
+        if running is None:
+            job = self.workers.submit(functools.partial(self.process, encounter, load_frames), timeout)
+            running = self._inflight[encounter_id] = asyncio.wrap_future(job)
+            running.add_done_callback(functools.partial(self._finished, encounter_id))
+        return await wait_for_work(running, timeout)
+
+    def replay(self, encounter_id: str) -> RecordedVehicle | None:
+        """The recorded decision of a vehicle processed before, or None."""
+        acknowledgement = self.store.acknowledgement(encounter_id)
+        result = self.results.get(encounter_id) if acknowledgement is not None else None
+        return None if result is None or acknowledgement is None else RecordedVehicle(result, acknowledgement)
+
+    def _finished(self, encounter_id: str, run: asyncio.Future[RecordedVehicle]) -> None:
+        del self._inflight[encounter_id]
+        if not run.cancelled():
+            run.exception()  # retrieved: waiters got it, or nobody waits any more; no "never retrieved"
