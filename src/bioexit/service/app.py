@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bioexit.errors import ConfigError
 from bioexit.service.access import SESSION_COOKIE, allow, declared_roles, public, undeclared_routes
 from bioexit.service.api import add_api_routes
+from bioexit.service.api_records import add_records_routes
 from bioexit.service.auth import Principal, Role
 from bioexit.service.credentials import Authenticator, CredentialStore
 from bioexit.service.limits import BodySizeLimit, RateLimiter, retry_after
@@ -115,6 +116,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=config.max_upload_bytes)
     _add_routes(app)
     add_api_routes(app)
+    add_records_routes(app)
     # The UI is static files; every datum it shows comes from the role-checked API.
     app.mount("/ui", StaticFiles(directory=Path(__file__).parent / "ui", html=True), name="ui")
     missing = undeclared_routes(app)
