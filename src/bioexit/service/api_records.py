@@ -278,7 +278,10 @@ def _usable(portrait: EnrolledPortrait) -> EnrolledPortrait:
     return portrait
 
 
-def _portrait_problem(request: Request, exc: PortraitUnusableError) -> JSONResponse:
+async def _portrait_problem(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming the failed quality components and flags (Starlette picks the most specific
+    handler, so this one wins over the generic BioexitError one)."""
+    assert isinstance(exc, PortraitUnusableError)
     return problem(
         422,
         "PortraitUnusableError",
@@ -300,6 +303,8 @@ def document_photo_url(document_id: str, purpose: str, kind: str = "thumbnail") 
 
 
 def add_records_routes(app: FastAPI) -> None:
+    app.add_exception_handler(PortraitUnusableError, _portrait_problem)
+
     @app.post(f"{V1}/travellers", status_code=201, tags=["enrolment"])
     async def create_traveller(
         body: NewTraveller, request: Request, principal: Annotated[Principal, allow(*ENROLLERS)]
@@ -322,7 +327,7 @@ def add_records_routes(app: FastAPI) -> None:
     )
     async def enrol_from_data_page(
         traveller_id: str, request: Request, principal: Annotated[Principal, allow(*ENROLLERS)]
-    ) -> EnrolledDocument | JSONResponse:
+    ) -> EnrolledDocument:
         """Enrol a document from its data page: the zone (every check digit) gives its fields, the
         page gives the portrait, found, cropped and graded against the reference profile."""
         runtime = _runtime(request)
@@ -339,10 +344,7 @@ def add_records_routes(app: FastAPI) -> None:
             page = decode_image(data, limits=runtime.settings.images)
             return _usable(enrol_data_page(page, runtime.pipeline().engine))
 
-        try:
-            portrait = await _work(runtime, enrol)
-        except PortraitUnusableError as exc:
-            return _portrait_problem(request, exc)
+        portrait = await _work(runtime, enrol)
         document_id = await asyncio.to_thread(
             runtime.store.add_document,
             traveller_id,
@@ -372,7 +374,7 @@ def add_records_routes(app: FastAPI) -> None:
     )
     async def enrol_from_photo(
         traveller_id: str, request: Request, principal: Annotated[Principal, allow(*ENROLLERS)]
-    ) -> EnrolledDocument | JSONResponse:
+    ) -> EnrolledDocument:
         """Enrol a document from its fields and its portrait photo (a chip image or a passport
         photo): the whole photo is the portrait, graded against the reference profile."""
         runtime = _runtime(request)
@@ -387,10 +389,7 @@ def add_records_routes(app: FastAPI) -> None:
         def enrol() -> EnrolledPortrait:
             return _usable(enrol_chip(data, runtime.pipeline().engine, limits=runtime.settings.images))
 
-        try:
-            portrait = await _work(runtime, enrol)
-        except PortraitUnusableError as exc:
-            return _portrait_problem(request, exc)
+        portrait = await _work(runtime, enrol)
         document_id = await asyncio.to_thread(
             runtime.store.add_document,
             traveller_id,
