@@ -152,11 +152,39 @@ class SearchCandidate(_Body):
     document_photo_url: str | None
 
 
+class OverstayRow(_Body):
+    traveller_id: str
+    entry_id: str
+    port: str
+    admitted_on: date
+    admit_until: date
+    departed_on: date | None
+    status: Literal["present", "departed_late"]
+    days_over: int
+
+
 class SearchResult(_Body):
     threshold: float
     fmr: float
     gallery_size: int
     candidates: list[SearchCandidate] = Field(description="above the 1:N threshold, best first")
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route documents (each an RFC 9457 problem)."""
+    return {
+        code: {"description": PROBLEM_TEXT[code], "content": {"application/problem+json": {}}}
+        for code in codes
+    }
+
+
+PROBLEM_TEXT = {
+    403: "role or port not allowed",
+    404: "no such traveller or document",
+    409: "document already recorded",
+    422: "invalid request, image, zone or portrait (the problem names the field or failed components)",
+    503: "busy (Retry-After), or the audit log cannot take the entry: refused",
+}
 
 
 def _multipart(*fields: tuple[str, dict[str, Any]], required: Sequence[str]) -> dict[str, Any]:
@@ -305,7 +333,7 @@ def document_photo_url(document_id: str, purpose: str, kind: str = "thumbnail") 
 def add_records_routes(app: FastAPI) -> None:
     app.add_exception_handler(PortraitUnusableError, _portrait_problem)
 
-    @app.post(f"{V1}/travellers", status_code=201, tags=["enrolment"])
+    @app.post(f"{V1}/travellers", status_code=201, tags=["enrolment"], responses=_problems(403, 422))
     async def create_traveller(
         body: NewTraveller, request: Request, principal: Annotated[Principal, allow(*ENROLLERS)]
     ) -> Traveller:
@@ -320,10 +348,7 @@ def add_records_routes(app: FastAPI) -> None:
         status_code=201,
         tags=["enrolment"],
         openapi_extra=DATA_PAGE_BODY,
-        responses={
-            409: {"description": "document already recorded"},
-            422: {"description": "bad zone or portrait"},
-        },
+        responses=_problems(404, 409, 422, 503),
     )
     async def enrol_from_data_page(
         traveller_id: str, request: Request, principal: Annotated[Principal, allow(*ENROLLERS)]
@@ -370,7 +395,7 @@ def add_records_routes(app: FastAPI) -> None:
         status_code=201,
         tags=["enrolment"],
         openapi_extra=PHOTO_BODY,
-        responses={409: {"description": "document already recorded"}, 422: {"description": "bad photo"}},
+        responses=_problems(404, 409, 422, 503),
     )
     async def enrol_from_photo(
         traveller_id: str, request: Request, principal: Annotated[Principal, allow(*ENROLLERS)]
@@ -410,7 +435,9 @@ def add_records_routes(app: FastAPI) -> None:
             portrait=portrait.report(),
         )
 
-    @app.delete(f"{V1}/documents/{{document_id}}", status_code=204, tags=["enrolment"])
+    @app.delete(
+        f"{V1}/documents/{{document_id}}", status_code=204, tags=["enrolment"], responses=_problems(404)
+    )
     async def delete_document(
         document_id: str,
         request: Request,
@@ -426,7 +453,15 @@ def add_records_routes(app: FastAPI) -> None:
             reason=reason,
         )
 
-    @app.get(f"{V1}/documents/{{document_id}}/{{kind}}", tags=["enrolment"], response_class=Response)
+    @app.get(
+        f"{V1}/documents/{{document_id}}/{{kind}}",
+        tags=["enrolment"],
+        response_class=Response,
+        responses={
+            200: {"content": {"image/jpeg": {}}, "description": "the portrait"},
+            **_problems(404, 503),
+        },
+    )
     async def document_photo(
         document_id: str,
         kind: Literal["thumbnail", "image"],
@@ -451,7 +486,7 @@ def add_records_routes(app: FastAPI) -> None:
         )
         return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
-    @app.post(f"{V1}/verify", tags=["search"], openapi_extra=VERIFY_BODY)
+    @app.post(f"{V1}/verify", tags=["search"], openapi_extra=VERIFY_BODY, responses=_problems(404, 422, 503))
     async def verify(request: Request, principal: Annotated[Principal, allow(*SEARCHERS)]) -> VerifyResult:
         """1:1: is the probe photo's face the traveller's (or the document's) portrait? Audited with
         the stated purpose; refused if the audit log cannot take the entry."""
@@ -509,7 +544,7 @@ def add_records_routes(app: FastAPI) -> None:
             decision="match" if result.match else "no_match",
         )
 
-    @app.post(f"{V1}/search", tags=["search"], openapi_extra=SEARCH_BODY)
+    @app.post(f"{V1}/search", tags=["search"], openapi_extra=SEARCH_BODY, responses=_problems(422, 503))
     async def search(request: Request, principal: Annotated[Principal, allow(*SEARCHERS)]) -> SearchResult:
         """1:N: who in the records (document photos, kept encounter photos) is the probe photo's face?
         Candidates above the 1:N threshold, best first. Audited like a 1:1 verification."""
@@ -553,6 +588,7 @@ def add_records_routes(app: FastAPI) -> None:
     @app.get(
         f"{V1}/reports/overstays",
         tags=["reports"],
+        response_model=list[OverstayRow],
         responses={200: {"content": {"text/csv": {}}, "description": "the overstays, as JSON or CSV"}},
     )
     async def overstay_report(
