@@ -6,6 +6,7 @@ over real parts and nothing is created at import time.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
@@ -143,9 +144,21 @@ def _add_routes(app: FastAPI) -> None:
         """Liveness: the process answers."""
         return Health(status="ok")
 
-    @app.get(f"{v1}/ready", dependencies=[public()], tags=["operations"])
-    async def ready() -> Health:
-        """Readiness: the process can take work."""
+    @app.get(
+        f"{v1}/ready",
+        dependencies=[public()],
+        tags=["operations"],
+        response_model=Health,
+        responses={503: {"description": "not ready: the problem says why; retry after Retry-After"}},
+    )
+    async def ready(request: Request) -> Any:
+        """Readiness: the records database answers at the schema this code needs, and the work
+        queue has room."""
+        reason = await asyncio.to_thread(request.app.state.runtime.not_ready)
+        if reason is not None:
+            response = problem(503, "Not ready", reason, request.url.path)
+            response.headers["Retry-After"] = "1"
+            return response
         return Health(status="ready")
 
     @app.get(
