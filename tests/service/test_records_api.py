@@ -281,6 +281,12 @@ def test_a_search_without_a_stated_purpose_is_refused_before_anything_runs(api: 
     assert api.search(probe, who="aude", purpose=PURPOSE).status_code == 403
     unknown = api.verify(probe, purpose=PURPOSE, traveller_id="nobody")
     assert unknown.status_code == 404
+    not_an_id = api.verify(probe, purpose=PURPOSE, document_id="x\x00; DROP")
+    assert not_an_id.status_code == 422 and not_an_id.json()["errors"][0]["loc"] == ["body", "document_id"]
+    odd_path = api.client.get(
+        "/v1/documents/%00x/thumbnail", params={"purpose": PURPOSE}, headers=api.as_("olivia")
+    )
+    assert odd_path.status_code == 422
 
 
 @pytest.mark.own_database

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import cv2
 import numpy as np
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -55,6 +55,7 @@ V1 = "/v1"
 ENROLLERS = (Role.OFFICER, Role.ADMIN)
 SEARCHERS = (Role.OFFICER, Role.SUPERVISOR)
 PHOTO_JPEG_QUALITY = 92
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"  # what record ids are made of; anything else is no id
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
@@ -73,6 +74,9 @@ Purpose = Annotated[
     str,
     Field(min_length=1, max_length=200, description="why you search (audited)"),
     AfterValidator(_stated_purpose),
+]
+RecordId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=ID_PATTERN, description="a record id from this API")
 ]
 Port = Annotated[str, Field(min_length=1, max_length=64, description="the enrolling office's port")]
 
@@ -119,8 +123,8 @@ class EnrolledDocument(_Body):
 
 class VerifyFields(_Body):
     purpose: Purpose
-    traveller_id: str | None = Field(None, max_length=64)
-    document_id: str | None = Field(None, max_length=64)
+    traveller_id: str | None = Field(None, max_length=64, pattern=ID_PATTERN)
+    document_id: str | None = Field(None, max_length=64, pattern=ID_PATTERN)
 
     @model_validator(mode="after")
     def _one_reference(self) -> VerifyFields:
@@ -351,7 +355,7 @@ def add_records_routes(app: FastAPI) -> None:
         responses=_problems(404, 409, 422, 503),
     )
     async def enrol_from_data_page(
-        traveller_id: str, request: Request, principal: Annotated[Principal, allow(*ENROLLERS)]
+        traveller_id: RecordId, request: Request, principal: Annotated[Principal, allow(*ENROLLERS)]
     ) -> EnrolledDocument:
         """Enrol a document from its data page: the zone (every check digit) gives its fields, the
         page gives the portrait, found, cropped and graded against the reference profile."""
@@ -398,7 +402,7 @@ def add_records_routes(app: FastAPI) -> None:
         responses=_problems(404, 409, 422, 503),
     )
     async def enrol_from_photo(
-        traveller_id: str, request: Request, principal: Annotated[Principal, allow(*ENROLLERS)]
+        traveller_id: RecordId, request: Request, principal: Annotated[Principal, allow(*ENROLLERS)]
     ) -> EnrolledDocument:
         """Enrol a document from its fields and its portrait photo (a chip image or a passport
         photo): the whole photo is the portrait, graded against the reference profile."""
@@ -439,7 +443,7 @@ def add_records_routes(app: FastAPI) -> None:
         f"{V1}/documents/{{document_id}}", status_code=204, tags=["enrolment"], responses=_problems(404)
     )
     async def delete_document(
-        document_id: str,
+        document_id: RecordId,
         request: Request,
         principal: Annotated[Principal, allow(Role.ADMIN)],
         reason: Annotated[str, Query(min_length=3, max_length=200, description="why (audited)")],
@@ -463,7 +467,7 @@ def add_records_routes(app: FastAPI) -> None:
         },
     )
     async def document_photo(
-        document_id: str,
+        document_id: RecordId,
         kind: Literal["thumbnail", "image"],
         request: Request,
         principal: Annotated[Principal, allow(*SEARCHERS)],
