@@ -36,7 +36,8 @@ input without reading the source.
     │   ├── MRZFormatError          a machine-readable zone has the wrong shape or characters
     │   ├── MRZCheckDigitError      a check digit does not match its field
     │   ├── DocumentKindError       a zone does not fit the document kind stated for it
-    │   └── MRZNotFoundError        no machine-readable zone band was found on a page image
+    │   ├── MRZNotFoundError        no machine-readable zone band was found on a page image
+    │   └── PortraitUnusableError   a document portrait fails the reference quality profile
     ├── CryptoError                 sealing or opening protected data failed
     │   ├── KeyUnavailableError     a master or data key is unknown, or was destroyed (crypto-erase)
     │   └── IntegrityError          sealed data or its context was altered; nothing is returned
@@ -203,6 +204,17 @@ class DocumentKindError(DocumentError):
 
 class MRZNotFoundError(DocumentError):
     """No machine-readable zone band was found on a document page image."""
+
+
+class PortraitUnusableError(DocumentError):
+    """A document portrait was found but may not serve as a reference: ``report`` (no pixels, no
+    template) names the failed quality components and flags."""
+
+    def __init__(
+        self, message: str, *, report: dict[str, Any] | None = None, expected: Any = None, got: Any = None
+    ) -> None:
+        super().__init__(message, expected=expected, got=got)
+        self.report = report or {}
 
 
 class CryptoError(BioexitError):

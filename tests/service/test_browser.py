@@ -131,6 +131,14 @@ def test_officer_watches_a_vehicle_settles_a_no_match_and_sees_the_departure(
         waiting = rows.count()
         rows.first.click()
         expect(page.locator("#review-detail")).to_be_visible()
+        # The capture beside the candidates' document photos, each with its score.
+        photos = page.locator("#review-candidates .candidate img[src]")
+        expect(photos.first).to_be_visible()
+        expect(page.locator("#review-candidates figcaption").first).to_contain_text("score")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#review-candidates img[src]')]"
+            ".every((i) => i.complete && i.naturalWidth > 0)"
+        )
         page.fill("#review-traveller", traveller)
         page.fill("input[name=reason]", "face matches the passport in hand")
         _screenshot(page, shots / "review.png")

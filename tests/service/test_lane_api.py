@@ -21,6 +21,7 @@ from bioexit.lane.recording import enrol_gallery
 from bioexit.lanesim.scene import EPOCH
 from bioexit.lanesim.writer import PORT
 from bioexit.records import models as m
+from bioexit.service.api import ADJUDICATION
 from bioexit.service.app import create_app
 from bioexit.service.auth import Role
 from bioexit.service.credentials import Authenticator
@@ -147,6 +148,9 @@ def test_ports_are_isolated(lane: Lane) -> None:
     assert image.status_code == 200 and image.content[:3] == b"\xff\xd8\xff"
     no_purpose = lane.client.get(f"/v1/captures/{capture}/thumbnail", headers=lane.as_("olivia"))
     assert no_purpose.status_code == 422
+    # Too short for the audit log: the caller's 422 up front, not a refused audit write (503).
+    weak = lane.client.get(f"/v1/captures/{capture}/thumbnail?purpose=why", headers=lane.as_("olivia"))
+    assert weak.status_code == 422 and "state why" in weak.text
 
 
 def test_an_officer_settles_a_no_match_and_the_departure_counts(lane: Lane) -> None:
@@ -159,6 +163,14 @@ def test_an_officer_settles_a_no_match_and_the_departure_counts(lane: Lane) -> N
     )
     review = lane.client.get(f"/v1/reviews/{reviews[0]['review_id']}", headers=lane.as_("olivia")).json()
     assert review["review_id"] == reviews[0]["review_id"] and isinstance(review["candidates"], list)
+    # Candidates come with their document photo, read under the adjudication purpose (audited).
+    assert review["candidates"] and all(c["document_photo_url"] for c in review["candidates"])
+    reads_before = len(lane.runtime.store.audit.rows())
+    photo = lane.client.get(review["candidates"][0]["document_photo_url"], headers=lane.as_("olivia"))
+    assert photo.status_code == 200 and photo.content[:3] == b"\xff\xd8\xff"
+    read = lane.runtime.store.audit.rows()[reads_before]
+    assert (read["action"], read["actor"], read["purpose"]) == ("biometric_read", "olivia", ADJUDICATION)
+    assert read["subject_ref"] == lane.runtime.store.ref("document", review["candidates"][0]["document_id"])
     traveller = lane.runtime.store.add_traveller("non_citizen")
     no_reason = lane.client.post(
         f"/v1/decisions/{review['review_id']}", headers=lane.as_("olivia"), json={"outcome": "confirmed"}

@@ -61,13 +61,14 @@ def enrol_gallery(folder: Path, store: RecordsStore, engine: FaceEngine, setting
         template = entry_template(folder, entry, engine, settings.images)
         traveller_id = entry.subject_id
         store.add_traveller(entry.citizenship, traveller_id=traveller_id)
-        document_id = store.add_document(
+        store.add_document(
             traveller_id,
             entry.document_kind or "other",
             entry.document_number,
             issuing_state=entry.issuing_state,
+            template=template,
+            photo=(folder / entry.photo).read_bytes(),  # decoded already: entry_template read it
         )
-        store.add_document_template(document_id, template)
         added += 1
     return added
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -137,12 +138,15 @@ class Capture(Base):
 
 
 class Blob(Base):
-    """A sealed file in the blob folder: its ciphertext is the file, its key lives here."""
+    """A sealed file in the blob folder: its ciphertext is the file, its key lives here. It
+    belongs to exactly one capture (an encounter photo) or one document (its portrait)."""
 
     __tablename__ = "blobs"
+    __table_args__ = (CheckConstraint("(capture_id IS NULL) <> (document_id IS NULL)", name="one_owner"),)
 
     id: Mapped[str] = mapped_column(primary_key=True)
-    capture_id: Mapped[str] = mapped_column(ForeignKey("captures.id"), index=True)
+    capture_id: Mapped[str | None] = mapped_column(ForeignKey("captures.id"), index=True)
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # image | thumbnail
     path: Mapped[str] = mapped_column(String(255), unique=True)
     key_id: Mapped[str] = mapped_column(String(40))

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bioexit.crypto import ERASED_KEY
 from bioexit.records import models as m
 from bioexit.records.store import RecordsStore
 
@@ -32,11 +33,12 @@ def reconcile(store: RecordsStore, *, grace: timedelta = timedelta(minutes=10)) 
     cutoff = time.time() - grace.total_seconds()
     with Session(store.engine) as session:
         rows = session.execute(
-            select(m.Blob.id, m.Blob.path, m.Blob.missing_since, m.Capture.state).join(
-                m.Capture, m.Blob.capture_id == m.Capture.id
-            )
+            # Document portraits have no capture (outer join): their state is None.
+            select(
+                m.Blob.id, m.Blob.path, m.Blob.missing_since, m.Capture.state, m.Blob.wrapped_key
+            ).outerjoin(m.Capture, m.Blob.capture_id == m.Capture.id)
         ).all()
-    known = {path for _, path, _, _ in rows}
+    known = {row[1] for row in rows}
     orphans = 0
     for name in list(store.blobs.names()):
         if name in known:
@@ -59,8 +61,8 @@ def reconcile(store: RecordsStore, *, grace: timedelta = timedelta(minutes=10)) 
     now = datetime.now(UTC)
     flagged = 0
     missing_total = 0
-    for blob_id, name, missing_since, state in rows:
-        if state == "deleting" or store.blobs.exists(name):
+    for blob_id, name, missing_since, state, wrapped_key in rows:
+        if state == "deleting" or wrapped_key == ERASED_KEY or store.blobs.exists(name):
             continue
         missing_total += 1
         if missing_since is None:

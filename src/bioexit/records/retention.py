@@ -25,6 +25,7 @@ from bioexit.clock import Clock
 from bioexit.records import models as m
 from bioexit.records.store import (
     CITIZEN_ENCOUNTER,
+    DOCUMENT_PHOTO,
     NONCITIZEN_ENCOUNTER,
     OPTED_OUT,
     SYSTEM_ACTOR,
@@ -60,6 +61,13 @@ def policy(config: RetentionConfig) -> list[PolicyRow]:
             "non-citizen's encounter photo, thumbnail, template; encounter-gallery entry",
             f"{config.noncitizen_encounter_days:g} days after the encounter",
             files + "; encounter gallery (`GalleryIndex.remove`)",
+        ),
+        PolicyRow(
+            DOCUMENT_PHOTO,
+            "document portrait (photo, thumbnail) and its reference template",
+            "kept with the document record",
+            "crypto-erased with the document (`RecordsStore.delete_document`: data keys destroyed, "
+            "then files, `blobs` and `templates` rows)",
         ),
         PolicyRow(
             "temp_file",

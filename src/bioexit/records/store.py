@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -90,6 +90,7 @@ CITIZEN_ENCOUNTER = "citizen_encounter"
 UNKNOWN_ENCOUNTER = "unknown_encounter"
 NONCITIZEN_ENCOUNTER = "noncitizen_encounter"
 OPTED_OUT = "citizen_opted_out"
+DOCUMENT_PHOTO = "document_photo"
 
 
 def _new_id() -> str:
@@ -142,7 +143,7 @@ class RotationReport:
 @dataclass(frozen=True, slots=True)
 class _PreparedBlob:
     blob_id: str
-    capture_id: str
+    owner_id: str  # the capture's or the document's id
     kind: str
     name: str
     sealed: Sealed
@@ -283,38 +284,147 @@ class RecordsStore:
         *,
         issuing_state: str | None = None,
         expiry_date: date | None = None,
+        template: Template | None = None,
+        photo: bytes | None = None,
     ) -> str:
-        """Keep a travel document: its number sealed, and a keyed hash of it to find it by."""
+        """Keep a travel document: its number sealed, and a keyed hash of it to find it by.
+
+        With ``template`` its portrait's reference template, with ``photo`` the portrait itself
+        (encoded image; sealed with a thumbnail, like a capture's face), all in one transaction:
+        a document number already recorded (RecordConflictError) leaves nothing behind.
+        """
         kind = kind.value if isinstance(kind, DocumentKind) else kind
         if kind not in DOCUMENT_KINDS:
             raise RecordsError("unknown document kind", expected=" | ".join(DOCUMENT_KINDS), got=kind)
         if not number:
             raise RecordsError("document number is empty", expected="the number", got="empty text")
+        if photo is not None and not photo:
+            raise RecordsError("document photo is empty", expected="encoded image bytes", got="0 bytes")
         document_id = _new_id()
         sealed = seal(
             number.encode("utf-8"), record_id=document_id, kind="document-number", provider=self.provider
         )
-        with self._write() as session:
-            self._traveller(session, traveller_id)
-            number_hash = self.document_number_hash(number)
-            if session.execute(select(m.Document.id).where(m.Document.number_hash == number_hash)).first():
-                raise RecordConflictError(
-                    "document already recorded", expected="a new document", got="its hash"
+        prepared = (
+            []
+            if photo is None
+            else [
+                self._prepare_blob(document_id, "image", photo),
+                self._prepare_blob(document_id, "thumbnail", _thumbnail(photo)),
+            ]
+        )
+        try:
+            for blob in prepared:  # durable before any row names them
+                self.blobs.write(blob.name, blob.sealed.ciphertext)
+            with self._write() as session:
+                self._traveller(session, traveller_id)
+                number_hash = self.document_number_hash(number)
+                if session.execute(
+                    select(m.Document.id).where(m.Document.number_hash == number_hash)
+                ).first():
+                    raise RecordConflictError(
+                        "document already recorded", expected="a new document", got="its hash"
+                    )
+                now = self._now()
+                session.add(
+                    m.Document(
+                        id=document_id,
+                        traveller_id=traveller_id,
+                        kind=kind,
+                        issuing_state=issuing_state,
+                        expiry_date=expiry_date,
+                        number_hash=number_hash,
+                        key_id=sealed.key_id,
+                        number_sealed=sealed.to_bytes(),
+                        created_at=now,
+                    )
                 )
-            session.add(
-                m.Document(
-                    id=document_id,
-                    traveller_id=traveller_id,
-                    kind=kind,
-                    issuing_state=issuing_state,
-                    expiry_date=expiry_date,
-                    number_hash=number_hash,
-                    key_id=sealed.key_id,
-                    number_sealed=sealed.to_bytes(),
-                    created_at=self._now(),
-                )
-            )
+                session.flush()
+                if template is not None:
+                    template_id = _new_id()
+                    sealed_template = seal_template(
+                        template.vector, record_id=template_id, provider=self.provider
+                    )
+                    session.add(
+                        self._template_row(template_id, template, sealed_template, document_id=document_id)
+                    )
+                for blob in prepared:
+                    session.add(_blob_row(blob, now, document_id=document_id))
+        except BaseException:
+            for blob in prepared:
+                self.blobs.delete(blob.name)
+            raise
         return document_id
+
+    def has_document_photo(self, document_id: str) -> bool:
+        """Whether the document's portrait is kept (no biometric data is read)."""
+        with Session(self.engine) as session:
+            found = session.execute(
+                select(m.Blob.id).where(m.Blob.document_id == document_id, m.Blob.wrapped_key != ERASED_KEY)
+            ).first()
+            return found is not None
+
+    def read_document_photo(
+        self, document_id: str, *, actor: str, role: str, purpose: str | None, kind: str = "image"
+    ) -> bytes:
+        """A document's portrait (or ``kind="thumbnail"``), after the read is audited."""
+        with Session(self.engine) as session:
+            blob = session.execute(
+                select(m.Blob).where(m.Blob.document_id == document_id, m.Blob.kind == kind)
+            ).scalar_one_or_none()
+            if blob is None or blob.wrapped_key == ERASED_KEY:
+                raise RecordNotFoundError(
+                    f"document has no stored {kind}",
+                    expected="a document enrolled with its photo",
+                    got=document_id,
+                )
+            sealed_fields = (blob.id, blob.key_id, blob.wrapped_key, blob.nonce, blob.path)
+        self._audit_read(actor, role, purpose, self.ref("document", document_id), f"document {kind}")
+        blob_id, key_id, wrapped, nonce, path = sealed_fields
+        sealed = Sealed(blob_id, key_id, wrapped, nonce, self.blobs.read(path))
+        return open_sealed(sealed, record_id=blob_id, kind=kind, provider=self.provider)
+
+    def delete_document(self, document_id: str, *, actor: str, role: str, reason: str) -> None:
+        """Delete a document: its number, template and photo are crypto-erased and the deletion is
+        audited in one transaction; then the files and rows go. Run again after a crash, it
+        finishes the job (the erased rows still name the files)."""
+        now = self._now()
+        with self._write() as session:
+            document = session.get(m.Document, document_id)
+            if document is None:
+                raise RecordNotFoundError(
+                    "no such document", expected="a recorded document id", got=document_id
+                )
+            session.execute(
+                update(m.Blob).where(m.Blob.document_id == document_id).values(wrapped_key=ERASED_KEY)
+            )
+            for row in session.execute(
+                select(m.StoredTemplate).where(m.StoredTemplate.document_id == document_id)
+            ).scalars():
+                row.sealed = erase(Sealed.from_bytes(row.sealed)).to_bytes()
+            document.number_sealed = erase(Sealed.from_bytes(document.number_sealed)).to_bytes()
+            paths = list(
+                session.execute(select(m.Blob.path).where(m.Blob.document_id == document_id)).scalars()
+            )
+            _, done = self.audit.append_in(
+                session,
+                AuditEvent(
+                    AuditAction.DELETION,
+                    actor,
+                    role,
+                    now,
+                    self.ref("document", document_id),
+                    "deleted",
+                    details={"category": DOCUMENT_PHOTO, "reason": reason, "files": len(paths)},
+                ),
+            )
+        done()
+        for path in paths:
+            self.blobs.delete(path)
+        with self._write() as session:
+            session.execute(delete(m.Blob).where(m.Blob.document_id == document_id))
+            session.execute(delete(m.StoredTemplate).where(m.StoredTemplate.document_id == document_id))
+            session.execute(delete(m.Document).where(m.Document.id == document_id))
+        self.purge_old_versions()
 
     def find_document(self, number: str) -> tuple[str, str] | None:
         """(document id, traveller id) of the document with this number, by its keyed hash."""
@@ -506,20 +616,7 @@ class RecordsStore:
                 )
             session.flush()
             for blob in prepared:
-                session.add(
-                    m.Blob(
-                        id=blob.blob_id,
-                        capture_id=blob.capture_id,
-                        kind=blob.kind,
-                        path=blob.name,
-                        key_id=blob.sealed.key_id,
-                        wrapped_key=blob.sealed.wrapped_key,
-                        nonce=blob.sealed.nonce,
-                        size=blob.size,
-                        created_at=now,
-                        missing_since=None,
-                    )
-                )
+                session.add(_blob_row(blob, now, capture_id=blob.owner_id))
             for capture_id, template_id, template, sealed in templates:
                 session.add(self._template_row(template_id, template, sealed, capture_id=capture_id))
             session.flush()
@@ -694,10 +791,10 @@ class RecordsStore:
         ).first()
         return None if row is None else row[0]
 
-    def _prepare_blob(self, capture_id: str, kind: str, data: bytes) -> _PreparedBlob:
+    def _prepare_blob(self, owner_id: str, kind: str, data: bytes) -> _PreparedBlob:
         blob_id = _new_id()
         sealed = seal(data, record_id=blob_id, kind=kind, provider=self.provider)
-        return _PreparedBlob(blob_id, capture_id, kind, self.blobs.new_name(), sealed, len(sealed.ciphertext))
+        return _PreparedBlob(blob_id, owner_id, kind, self.blobs.new_name(), sealed, len(sealed.ciphertext))
 
     def _template_row(
         self,
@@ -1151,6 +1248,24 @@ class _WriteSession:
                 self._session.rollback()
         finally:
             self._session.close()
+
+
+def _blob_row(
+    blob: _PreparedBlob, now: datetime, *, capture_id: str | None = None, document_id: str | None = None
+) -> m.Blob:
+    return m.Blob(
+        id=blob.blob_id,
+        capture_id=capture_id,
+        document_id=document_id,
+        kind=blob.kind,
+        path=blob.name,
+        key_id=blob.sealed.key_id,
+        wrapped_key=blob.sealed.wrapped_key,
+        nonce=blob.sealed.nonce,
+        size=blob.size,
+        created_at=now,
+        missing_since=None,
+    )
 
 
 def _is_erased(row: m.Blob | m.StoredTemplate | m.Document) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
+from bioexit.crypto import ERASED_KEY
 from bioexit.records import models as m
 from bioexit.records.store import RecordsStore
 
@@ -148,6 +149,46 @@ def departure_counts(store: RecordsStore, ports: Ports, since: date | None = Non
 
 def audit_entries(store: RecordsStore, limit: int = 200) -> list[dict[str, Any]]:
     """The latest audit entries, newest first: references and keyed hashes only, by design."""
-    rows = store.audit.rows()[-limit:]
     keep = ("sequence", "at", "actor", "role", "action", "purpose", "subject_ref", "outcome")
-    return [{key: row[key] for key in keep} for row in reversed(rows)]
+    columns = [getattr(m.AuditRow, key) for key in keep]
+    with Session(store.engine) as session:
+        rows = session.execute(select(*columns).order_by(m.AuditRow.sequence.desc()).limit(limit)).all()
+    return [dict(zip(keep, row, strict=True)) for row in rows]
+
+
+def document_photos(store: RecordsStore, traveller_ids: Collection[str]) -> dict[str, str]:
+    """Each traveller's newest document whose portrait is kept: traveller id → document id."""
+    if not traveller_ids:
+        return {}
+    query = (
+        select(m.Document.traveller_id, m.Document.id)
+        .join(m.Blob, m.Blob.document_id == m.Document.id)
+        .where(
+            m.Document.traveller_id.in_(sorted(traveller_ids)),
+            m.Blob.kind == "thumbnail",
+            m.Blob.wrapped_key != ERASED_KEY,
+        )
+        .order_by(m.Document.created_at, m.Document.id)
+    )
+    with Session(store.engine) as session:
+        return {traveller: document for traveller, document in session.execute(query).all()}
+
+
+def reference_document(store: RecordsStore, traveller_id: str) -> str | None:
+    """The traveller's newest document with a reference template (for a 1:1 verification)."""
+    query = (
+        select(m.Document.id)
+        .join(m.StoredTemplate, m.StoredTemplate.document_id == m.Document.id)
+        .where(m.Document.traveller_id == traveller_id)
+        .order_by(m.Document.created_at.desc(), m.Document.id.desc())
+        .limit(1)
+    )
+    with Session(store.engine) as session:
+        return session.execute(query).scalar_one_or_none()
+
+
+def document_owner(store: RecordsStore, document_id: str) -> str | None:
+    with Session(store.engine) as session:
+        return session.execute(
+            select(m.Document.traveller_id).where(m.Document.id == document_id)
+        ).scalar_one_or_none()

@@ -26,9 +26,10 @@ from bioexit.errors import EncounterFormatError, RecordConflictError, RecordNotF
 from bioexit.lane.frames import decode_frames
 from bioexit.lane.recording import gallery_from_records
 from bioexit.records import views
+from bioexit.records.store import RecordsStore
 from bioexit.service.access import allow, require_port
 from bioexit.service.auth import Principal, Role
-from bioexit.service.params import IsoDate
+from bioexit.service.params import IsoDate, PurposeQuery
 from bioexit.service.runtime import Runtime
 
 V1 = "/v1"
@@ -188,7 +189,7 @@ def add_api_routes(app: FastAPI) -> None:
         kind: Literal["thumbnail", "image"],
         request: Request,
         principal: Annotated[Principal, allow(*OFFICERS)],
-        purpose: Annotated[str, Query(min_length=3, max_length=200, description="why you look (audited)")],
+        purpose: PurposeQuery,
     ) -> Response:
         """A capture's face (JPEG). The read is audited with the stated purpose."""
         store = _runtime(request).store
@@ -362,7 +363,26 @@ def _candidates(runtime: Runtime, principal: Principal, capture_id: str, k: int 
     for entry_id, traveller_id, score in hits:
         if traveller_id not in best:
             best[traveller_id] = {"traveller_id": traveller_id, "entry": entry_id, "score": round(score, 4)}
-    return list(best.values())[:k]
+    return _with_document_photos(store, list(best.values())[:k])
+
+
+def _with_document_photos(store: RecordsStore, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each candidate's document portrait (thumbnail URL, read audited as adjudication), if kept."""
+    photos = views.document_photos(store, [c["traveller_id"] for c in candidates])
+    for candidate in candidates:
+        source, _, ident = candidate["entry"].partition(":")
+        shown = (
+            ident
+            if source == "document" and ident in photos.values()
+            else photos.get(candidate["traveller_id"])
+        )
+        candidate["document_id"] = shown
+        candidate["document_photo_url"] = (
+            None
+            if shown is None
+            else f"{V1}/documents/{quote(shown, safe='')}/thumbnail?purpose={quote(ADJUDICATION)}"
+        )
+    return candidates
 
 
 def _review(runtime: Runtime, principal: Principal, review_id: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ over real parts and nothing is created at import time.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bioexit.errors import ConfigError
 from bioexit.service.access import SESSION_COOKIE, allow, declared_roles, public, undeclared_routes
 from bioexit.service.api import add_api_routes
+from bioexit.service.api_records import add_records_routes
 from bioexit.service.auth import Principal, Role
 from bioexit.service.credentials import Authenticator, CredentialStore
 from bioexit.service.limits import BodySizeLimit, RateLimiter, retry_after
@@ -115,6 +117,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=config.max_upload_bytes)
     _add_routes(app)
     add_api_routes(app)
+    add_records_routes(app)
     # The UI is static files; every datum it shows comes from the role-checked API.
     app.mount("/ui", StaticFiles(directory=Path(__file__).parent / "ui", html=True), name="ui")
     missing = undeclared_routes(app)
@@ -166,9 +169,21 @@ def _add_routes(app: FastAPI) -> None:
         """Liveness: the process answers."""
         return Health(status="ok")
 
-    @app.get(f"{v1}/ready", dependencies=[public()], tags=["operations"])
-    async def ready() -> Health:
-        """Readiness: the process can take work."""
+    @app.get(
+        f"{v1}/ready",
+        dependencies=[public()],
+        tags=["operations"],
+        response_model=Health,
+        responses={503: {"description": "not ready: the problem says why; retry after Retry-After"}},
+    )
+    async def ready(request: Request) -> Any:
+        """Readiness: the records database answers at the schema this code needs, and the work
+        queue has room."""
+        reason = await asyncio.to_thread(request.app.state.runtime.not_ready)
+        if reason is not None:
+            response = problem(503, "Not ready", reason, request.url.path)
+            response.headers["Retry-After"] = "1"
+            return response
         return Health(status="ready")
 
     @app.get(

@@ -33,6 +33,23 @@ class Runtime:
     _inflight: dict[str, asyncio.Future[RecordedVehicle]] = field(default_factory=dict)
     _idempotency: dict[str, str] = field(default_factory=dict)
 
+    def not_ready(self) -> str | None:
+        """Why the service cannot take work now (None: ready): the database does not answer or is
+        not at the schema this code needs, or the work queue is full."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from bioexit.records.db import current_revision, head_revision
+
+        try:
+            revision = current_revision(self.store.engine)
+        except SQLAlchemyError as exc:
+            return f"the records database does not answer ({type(exc).__name__})"
+        if revision != head_revision():
+            return f"the records database is at schema {revision}, this code needs {head_revision()}"
+        if self.workers.in_flight >= self.workers.capacity:
+            return f"the work queue is full ({self.workers.capacity} jobs in flight)"
+        return None
+
     def close(self) -> None:
         self.workers.shutdown()
         self.store.close()

@@ -100,7 +100,10 @@ async function openReview(reviewId) {
   box.replaceChildren();
   if (!review.candidates.length) box.append(el("p", { class: "hint", text: "No candidate in the records: confirm only against a document in hand." }));
   for (const candidate of review.candidates) {
-    const figure = el("figure", { class: "candidate", "data-traveller": candidate.traveller_id },
+    // The candidate's document photo (its read is audited as adjudication), beside the capture.
+    const photo = el("img", { alt: `document photo of ${candidate.traveller_id}` });
+    if (candidate.document_photo_url) photo.src = candidate.document_photo_url; else photo.classList.add("missing");
+    const figure = el("figure", { class: "candidate", "data-traveller": candidate.traveller_id }, photo,
       el("figcaption", { text: `${candidate.traveller_id} · score ${candidate.score.toFixed(3)}` }));
     figure.addEventListener("click", () => {
       for (const other of box.children) other.classList.remove("selected");
