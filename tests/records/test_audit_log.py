@@ -22,7 +22,7 @@ PURPOSE = "exit confirmation of a vehicle occupant"
 
 
 def populate(store: RecordsStore) -> tuple[str, str]:
-    """A decision, an officer review, a read, a 1:1 search and a deletion: 7+ entries."""
+    """An enrolment, a decision, an officer review, a read, a 1:1 search and a deletion: 8+ entries."""
     citizen = store.add_traveller("citizen")
     store.add_document(citizen, "passport", "X1234567")
     store.record_encounter(
@@ -70,6 +70,7 @@ def test_every_read_search_decision_and_deletion_is_recorded(store: RecordsStore
     entries = store.audit.entries()
     actions = [e.event.action for e in entries]
     assert actions == [
+        AuditAction.ENROLMENT,  # the passport
         AuditAction.DECISION,  # d-1 by the lane
         AuditAction.DECISION,  # d-2 by the lane
         AuditAction.DECISION,  # d-2 by the officer
@@ -79,22 +80,28 @@ def test_every_read_search_decision_and_deletion_is_recorded(store: RecordsStore
         AuditAction.DELETION,  # occ-0
         AuditAction.DELETION,  # occ-1
     ]
-    review = entries[2].event
+    review = entries[3].event
     assert (review.actor, review.role, review.outcome) == ("officer-7", "officer", "review_rejected")
-    read = entries[3].event
+    read = entries[4].event
     assert read.purpose == "secondary inspection review" and read.subject_ref == store.ref(
         "capture", capture_id
     )
-    search = entries[5].event
+    search = entries[6].event
     assert (search.actor, search.role, search.purpose, search.outcome) == (
         "lane:P1/L1",
         "lane",
         PURPOSE,
         "match",
     )
-    assert search.subject_ref == store.ref("traveller", citizen) and search.details["request"] == 4
+    assert search.subject_ref == store.ref("traveller", citizen) and search.details["request"] == 5
     assert all(e.event.at.tzinfo is UTC for e in entries)
-    assert entries[0].event.subject_ref == store.ref("traveller", citizen)
+    enrolment = entries[0].event
+    assert (enrolment.actor, enrolment.outcome, enrolment.details) == (
+        "bioexit",
+        "enrolled",
+        {"kind": "passport", "template": False, "photo": False},
+    )
+    assert entries[1].event.subject_ref == store.ref("traveller", citizen)
     assert store.audit.verify().ok
 
 

@@ -137,6 +137,11 @@ def test_enrol_from_a_photo_then_verify_and_search(api: Api) -> None:
     assert ("verify_1_1", "olivia", PURPOSE, "no_match") in actions
     assert ("identify_1_n", "olivia", PURPOSE, "1 candidates") in actions
     assert ("biometric_read", "olivia", PURPOSE, "granted") in actions  # the document photo
+    enrolments = [r for r in api.runtime.store.audit.rows() if r["action"] == "enrolment"]
+    assert [(r["actor"], r["role"], r["outcome"]) for r in enrolments] == [
+        ("olivia", "officer", "enrolled")
+    ] * 2
+    assert enrolments[0]["subject_ref"] != body["document_id"]  # a keyed reference, not the id
     text = api.audit_text()
     assert "X1234567" not in text and "X7654321" not in text and obama not in text
 

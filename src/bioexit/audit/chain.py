@@ -88,6 +88,7 @@ class AuditAction(Enum):
     IDENTIFY_1_N = "identify_1_n"
     DECISION = "decision"
     DELETION = "deletion"
+    ENROLMENT = "enrolment"
     KEY_ROTATION = "key_rotation"
 
 

@@ -286,12 +286,15 @@ class RecordsStore:
         expiry_date: date | None = None,
         template: Template | None = None,
         photo: bytes | None = None,
+        actor: str = SYSTEM_ACTOR,
+        role: str = "admin",
     ) -> str:
         """Keep a travel document: its number sealed, and a keyed hash of it to find it by.
 
         With ``template`` its portrait's reference template, with ``photo`` the portrait itself
-        (encoded image; sealed with a thumbnail, like a capture's face), all in one transaction:
-        a document number already recorded (RecordConflictError) leaves nothing behind.
+        (encoded image; sealed with a thumbnail, like a capture's face), all in one transaction
+        with the audit entry of the enrolment (who, as what; the document by keyed reference): a
+        document number already recorded (RecordConflictError) leaves nothing behind.
         """
         kind = kind.value if isinstance(kind, DocumentKind) else kind
         if kind not in DOCUMENT_KINDS:
@@ -349,10 +352,23 @@ class RecordsStore:
                     )
                 for blob in prepared:
                     session.add(_blob_row(blob, now, document_id=document_id))
+                _, anchored = self.audit.append_in(
+                    session,
+                    AuditEvent(
+                        AuditAction.ENROLMENT,
+                        actor,
+                        role,
+                        now,
+                        self.ref("document", document_id),
+                        "enrolled",
+                        details={"kind": kind, "template": template is not None, "photo": photo is not None},
+                    ),
+                )
         except BaseException:
             for blob in prepared:
                 self.blobs.delete(blob.name)
             raise
+        anchored()
         return document_id
 
     def has_document_photo(self, document_id: str) -> bool:

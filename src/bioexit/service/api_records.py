@@ -369,6 +369,8 @@ def add_records_routes(app: FastAPI) -> None:
             expiry_date=zone.expiry_date,
             template=portrait.template,
             photo=_jpeg(portrait.crop),
+            actor=principal.subject,
+            role=_role(principal),
         )
         return EnrolledDocument(
             document_id=document_id,
@@ -414,6 +416,8 @@ def add_records_routes(app: FastAPI) -> None:
             expiry_date=fields.expiry_date,
             template=portrait.template,
             photo=_jpeg(portrait.crop),
+            actor=principal.subject,
+            role=_role(principal),
         )
         return EnrolledDocument(
             document_id=document_id,
