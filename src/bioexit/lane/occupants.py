@@ -587,12 +587,14 @@ Embed = Callable[[Sequence[Observation]], Sequence[Template]]
 
 
 def _with_templates(tracks: Sequence[Track], rules: LaneRules, embed: Embed) -> list[Track]:
-    """Embed only what is used: each track's best faces for joining, and its best passing ones."""
+    """Embed only what is used: each track's best faces large enough to join on (see
+    :func:`_link_template`), and its best passing ones."""
     wanted: list[Observation] = []
     for track in tracks:
         ranked = _by_quality(track.observations)
+        linkable = [o for o in ranked if o.detection.eye_distance >= rules.link_min_eye_distance]
         passing = [o for o in ranked if o.validation.passed]
-        for o in ranked[:3] + passing[: rules.fuse]:
+        for o in linkable[:3] + passing[: rules.fuse]:
             if o not in wanted:
                 wanted.append(o)
     templates = dict(zip(map(id, wanted), embed(wanted), strict=True))
