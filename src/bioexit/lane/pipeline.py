@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
+import numpy.typing as npt
 
 from bioexit.detection.types import Detection, RGBImage
 from bioexit.embedding.types import Template
@@ -27,6 +29,7 @@ from bioexit.lane.occupants import (
     OccupantFinding,
     OccupantTrack,
     Rejected,
+    Stillness,
     face_thumbnail,
     find_occupants,
 )
@@ -113,6 +116,48 @@ def observe(
             )
         )
     return observations
+
+
+STILL_SEARCH = 0.4
+"""Stillness looks for a face's patch this many face sizes around its box (a bystander's sway)."""
+
+STILL_SIZE = 16
+"""Stillness compares patches with the face box scaled to this many pixels (cheap, and blind to
+the noise and JPEG faults that differ between frames)."""
+
+
+def _grey_patch(image: RGBImage, detection: Detection, grow: float) -> npt.NDArray[np.uint8] | None:
+    width, height = max(detection.width, 1.0), max(detection.height, 1.0)
+    x1, y1 = int(max(detection.x1 - grow * width, 0)), int(max(detection.y1 - grow * height, 0))
+    x2 = int(min(detection.x2 + grow * width, image.shape[1]))
+    y2 = int(min(detection.y2 + grow * height, image.shape[0]))
+    if x2 - x1 < 4 or y2 - y1 < 4:
+        return None
+    size = (max(round((x2 - x1) * STILL_SIZE / width), 1), max(round((y2 - y1) * STILL_SIZE / height), 1))
+    grey = cv2.cvtColor(np.ascontiguousarray(image[y1:y2, x1:x2]), cv2.COLOR_RGB2GRAY)
+    return np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.uint8)
+
+
+def _stillness(cameras: dict[str, list[FrameInput]]) -> Stillness:
+    """:data:`bioexit.lane.occupants.Stillness` over each camera's frames (in time order)."""
+
+    def still(o: Observation) -> float | None:
+        own = cameras.get(o.camera_id, [])
+        if not 0 <= o.step < len(own) or own[o.step].image is None:
+            return None
+        template = _grey_patch(own[o.step].image, o.detection, 0.0)  # type: ignore[arg-type]
+        best = None
+        for step, frame in enumerate(own):
+            if abs(step - o.step) < 2 or frame.image is None or template is None:
+                continue
+            window = _grey_patch(frame.image, o.detection, STILL_SEARCH)
+            if window is None or window.shape[0] < template.shape[0] or window.shape[1] < template.shape[1]:
+                continue
+            match = float(cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED).max())
+            best = match if best is None else max(best, match)
+        return best
+
+    return still
 
 
 def _embedder(frames: Sequence[FrameInput], pipeline: LanePipeline) -> Embed:
@@ -237,6 +282,7 @@ def analyse(
         else:
             usable.append(frame)
     cameras = []
+    in_order: dict[str, list[FrameInput]] = {}
     processed = 0
     for camera in encounter.cameras:
         own = sorted(
@@ -246,6 +292,7 @@ def analyse(
         if pipeline.frames_per_camera is not None:
             own = own[-pipeline.frames_per_camera :]  # the nearest frames: the largest faces
         processed += len(own)
+        in_order[camera.camera_id] = own
         images = [f.image for f in own if f.image is not None]
         regions = moving_regions(images) if pipeline.regions else [None] * len(own)
         cameras.append(
@@ -255,7 +302,12 @@ def analyse(
             ]
         )
     finding = find_occupants(
-        cameras, pipeline.rules, pipeline.link_threshold, _embedder(usable, pipeline), fusion=fusion
+        cameras,
+        pipeline.rules,
+        pipeline.link_threshold,
+        _embedder(usable, pipeline),
+        fusion=fusion,
+        stillness=_stillness(in_order),
     )
     if encounter.documents:
         mode = "documents"
