@@ -222,15 +222,19 @@ def _state(o: Observation) -> State:
     return x, y, o.width
 
 
-def common_motion(before: Sequence[State], after: Sequence[State], gate: float) -> Motion:
+def common_motion(
+    before: Sequence[State], after: Sequence[State], gate: float, prior: Motion | None = None
+) -> Motion:
     """The motion that carries the boxes of ``before`` best onto boxes of ``after`` (RANSAC over pairs).
 
     Each hypothesis is scored by its truncated error (MSAC): every box of ``before`` costs its
     error to the nearest box of ``after``, at most ``2·gate``. Counting only inliers is not
     enough: with two faces and per-frame head jitter, the true motion often explains just one
     of them within the gate, as does a motion that swaps the two, and only the size of the
-    other one's error tells them apart. Hypotheses within a small margin of the best go to the
-    one that grows more (a vehicle approaches, so its faces grow; posters and passers-by do not).
+    other one's error tells them apart. Hypotheses within a small margin of the best tie; a tie
+    goes to the one closest to ``prior`` (the previous frame's motion: a vehicle moves smoothly),
+    or without one to the one that grows more (a vehicle approaches, so its faces grow; posters
+    and passers-by do not).
     """
     cap = 2.0 * gate
     scored: list[tuple[float, float, Motion]] = []
@@ -245,7 +249,14 @@ def common_motion(before: Sequence[State], after: Sequence[State], gate: float) 
     if not scored:
         return Motion()
     best = min(cost for cost, _, _ in scored)
-    return max((s for s in scored if s[0] <= best + MOTION_TIE * gate), key=lambda s: (s[1], -s[0]))[2]
+    tied = [s for s in scored if s[0] <= best + MOTION_TIE * gate]
+    if prior is not None:
+
+        def unlike_prior(m: Motion) -> float:
+            return sum(state_error(m.apply(p), prior.apply(p)) for p in before)
+
+        return min(tied, key=lambda s: (unlike_prior(s[2]), s[0]))[2]
+    return max(tied, key=lambda s: (s[1], -s[0]))[2]
 
 
 MOTION_TIE = 0.25
@@ -266,12 +277,14 @@ class _Building:
 def track_camera(frames: Sequence[Sequence[Observation]], rules: LaneRules) -> list[Track]:
     """Link one camera's faces, frame by frame (given in time order), into tracks."""
     tracks: list[_Building] = []
+    previous: Motion | None = None
     for faces in frames:
         if not faces:
             continue
         states = [_state(o) for o in faces]
         if tracks:
-            motion = common_motion([t.predicted for t in tracks], states, rules.track_gate)
+            motion = common_motion([t.predicted for t in tracks], states, rules.track_gate, previous)
+            previous = motion
             cost = np.full((len(tracks), len(faces)), np.inf)
             for i, track in enumerate(tracks):
                 by_vehicle = motion.apply(track.predicted)
