@@ -101,6 +101,8 @@ class LaneRules:
     link_min_eye_distance: float = 18.0
     fuse: int = 3
     still_alike: float = 0.85
+    split_alike: float = 0.6
+    split_fmr: float = 1e-2
 
 
 @dataclass(frozen=True, slots=True)
@@ -649,7 +651,7 @@ def _with_templates(tracks: Sequence[Track], rules: LaneRules, embed: Embed) -> 
         linkable = [o for o in ranked if o.detection.eye_distance >= rules.link_min_eye_distance]
         passing = [o for o in ranked if o.validation.passed]
         for o in linkable[:3] + passing[: rules.fuse]:
-            if o not in wanted:
+            if o.template is None and o not in wanted:
                 wanted.append(o)
     templates = dict(zip(map(id, wanted), embed(wanted), strict=True))
     return [
@@ -661,6 +663,41 @@ def _with_templates(tracks: Sequence[Track], rules: LaneRules, embed: Embed) -> 
     ]
 
 
+def split_mixed(tracks: Sequence[Track], rules: LaneRules, embed: Embed, floor: float) -> list[Track]:
+    """Cut tracks where the tracker slipped from one person to another (one camera).
+
+    A step is suspect when the two faces' thumbnails correlate below
+    :attr:`LaneRules.split_alike` (one face in ten of the same person, most of two different
+    ones). Both faces of a suspect step, when large enough to identify
+    (:attr:`LaneRules.link_min_eye_distance`), are embedded, and the track is cut there when
+    their templates score below ``floor`` (the score at :attr:`LaneRules.split_fmr`: 0.4 % of
+    same-person pairs on the hard split, 80 % of different people). Returns the tracks with
+    those templates attached, so they are not embedded twice.
+    """
+    suspects: list[tuple[int, int]] = []
+    ordered = [sorted(t.observations, key=lambda o: o.step) for t in tracks]
+    for i, obs in enumerate(ordered):
+        for k, (a, b) in enumerate(itertools.pairwise(obs)):
+            large = min(a.detection.eye_distance, b.detection.eye_distance) >= rules.link_min_eye_distance
+            if large and a.looks_like(b) < rules.split_alike:
+                suspects.append((i, k))
+    if not suspects:
+        return list(tracks)
+    wanted = list({id(o): o for i, k in suspects for o in ordered[i][k : k + 2]}.values())
+    templates = dict(zip(map(id, wanted), embed(wanted), strict=True))
+    cuts: dict[int, list[int]] = {}
+    for i, k in suspects:
+        a, b = templates[id(ordered[i][k])], templates[id(ordered[i][k + 1])]
+        if similarity(a, b) < floor:
+            cuts.setdefault(i, []).append(k + 1)
+    out = []
+    for i, obs in enumerate(ordered):
+        obs = [replace(o, template=templates[id(o)]) if id(o) in templates else o for o in obs]
+        bounds = [0, *cuts.get(i, []), len(obs)]
+        out += [Track(tracks[i].camera_id, tuple(obs[lo:hi])) for lo, hi in itertools.pairwise(bounds)]
+    return out
+
+
 def find_occupants(
     cameras: Sequence[Sequence[Sequence[Observation]]],
     rules: LaneRules,
@@ -669,15 +706,21 @@ def find_occupants(
     *,
     fusion: bool = True,
     stillness: Stillness | None = None,
+    split_floor: float | None = None,
 ) -> OccupantFinding:
     """Faces per camera per frame (time order) → occupants and rejected non-occupants.
 
-    ``embed`` turns observations into templates; it is called once, for the few faces used.
+    ``embed`` turns observations into templates; it is called for the few faces used: those of
+    suspect tracking steps (with ``split_floor``, see :func:`split_mixed`), then the best of
+    each track. ``stillness`` enables the stillness part of the ``static`` rule.
     """
     candidates: list[Track] = []
     rejected: list[Rejected] = []
     for frames in cameras:
-        kept, dropped = classify(stitch_fragments(track_camera(frames, rules), rules), rules, stillness)
+        tracks = track_camera(frames, rules)
+        if split_floor is not None:
+            tracks = split_mixed(tracks, rules, embed, split_floor)
+        kept, dropped = classify(stitch_fragments(tracks, rules), rules, stillness)
         candidates += kept
         rejected += dropped
     candidates = _with_templates(candidates, rules, embed)

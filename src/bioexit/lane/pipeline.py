@@ -308,6 +308,7 @@ def analyse(
         _embedder(usable, pipeline),
         fusion=fusion,
         stillness=_stillness(in_order),
+        split_floor=pipeline.matcher.table.threshold(pipeline.rules.split_fmr),
     )
     if encounter.documents:
         mode = "documents"
