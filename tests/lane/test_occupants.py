@@ -8,11 +8,13 @@ from tests.lane.fakes import observation, template
 from bioexit.detection.types import Detection
 from bioexit.lane.occupants import (
     LaneRules,
+    Track,
     classify,
     common_motion,
     find_occupants,
     join_tracks,
     landmark_misfit,
+    split_mixed,
     track_camera,
 )
 
@@ -173,3 +175,25 @@ def test_faces_found_again_in_place_are_static_but_approaching_ones_are_never_as
     assert not rejected and len(kept) == 1
     kept, rejected = classify(track_camera(frames_of(bystander), RULES), RULES, stillness=lambda o: None)
     assert not rejected and len(kept) == 1
+
+
+def test_a_track_that_slipped_to_another_person_is_cut_where_the_templates_disagree() -> None:
+    # The tracker followed the driver for three frames, then took the passenger's face.
+    driver = approach(800, 500, 80, 3)
+    passenger = [observation(step, 1100 + 10 * step, 500, 80 * 1.15**step) for step in (3, 4)]
+    track = Track("cam", tuple(driver + passenger))
+    who = {id(o): 0 for o in driver} | {id(o): 1 for o in passenger}
+    embedded: list[int] = []
+
+    def embed(observations: list) -> list:
+        embedded.extend(id(o) for o in observations)
+        return [template(who[id(o)], 0.01, seed=o.step) for o in observations]
+
+    (cut_driver, cut_passenger) = split_mixed([track], RULES, embed, floor=0.3)
+    assert [o.step for o in cut_driver.observations] == [0, 1, 2]
+    assert [o.step for o in cut_passenger.observations] == [3, 4]
+    assert all(o.template is not None for o in cut_driver.observations + cut_passenger.observations)
+    assert len(embedded) == len(set(embedded))  # each face embedded once
+    # One person all along: suspect steps (no thumbnails here) are checked, and nothing is cut.
+    who = {id(o): 0 for o in driver + passenger}
+    assert len(split_mixed([track], RULES, embed, floor=0.3)) == 1
