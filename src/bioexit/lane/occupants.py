@@ -687,14 +687,13 @@ def split_mixed(tracks: Sequence[Track], rules: LaneRules, embed: Embed, floor: 
     templates = dict(zip(map(id, wanted), embed(wanted), strict=True))
     cuts: dict[int, list[int]] = {}
     for i, k in suspects:
-        a, b = templates[id(ordered[i][k])], templates[id(ordered[i][k + 1])]
-        if similarity(a, b) < floor:
+        if similarity(templates[id(ordered[i][k])], templates[id(ordered[i][k + 1])]) < floor:
             cuts.setdefault(i, []).append(k + 1)
     out = []
-    for i, obs in enumerate(ordered):
-        obs = [replace(o, template=templates[id(o)]) if id(o) in templates else o for o in obs]
-        bounds = [0, *cuts.get(i, []), len(obs)]
-        out += [Track(tracks[i].camera_id, tuple(obs[lo:hi])) for lo, hi in itertools.pairwise(bounds)]
+    for i, faces in enumerate(ordered):
+        faces = [replace(o, template=templates[id(o)]) if id(o) in templates else o for o in faces]
+        bounds = [0, *cuts.get(i, []), len(faces)]
+        out += [Track(tracks[i].camera_id, tuple(faces[lo:hi])) for lo, hi in itertools.pairwise(bounds)]
     return out
 
 
