@@ -101,6 +101,7 @@ class LaneRules:
     link_min_eye_distance: float = 18.0
     fuse: int = 3
     still_alike: float = 0.85
+    coast_cost: float = 0.3
     split_alike: float = 0.6
     split_fmr: float = 1e-2
 
@@ -274,6 +275,7 @@ class _Building:
     observations: list[Observation] = field(default_factory=list)
     predicted: State = (0.0, 0.0, 1.0)
     own: Motion = Motion()
+    missed: int = 0  # frames since it was last seen
 
 
 def track_camera(frames: Sequence[Sequence[Observation]], rules: LaneRules) -> list[Track]:
@@ -295,7 +297,12 @@ def track_camera(frames: Sequence[Sequence[Observation]], rules: LaneRules) -> l
                 for j, state in enumerate(states):
                     geometric = min(state_error(by_vehicle, state), state_error(by_itself, state))
                     if geometric < rules.track_gate:
-                        cost[i, j] = geometric + rules.appearance_weight * (1.0 - last.looks_like(faces[j]))
+                        # A track seen in the last frame is surer than one coasting on predictions.
+                        cost[i, j] = (
+                            geometric
+                            + rules.appearance_weight * (1.0 - last.looks_like(faces[j]))
+                            + rules.coast_cost * track.missed
+                        )
             pairs = assign(-np.where(np.isfinite(cost), cost, 0.0), np.isfinite(cost))
             taken = set()
             matched = set()
@@ -306,11 +313,13 @@ def track_camera(frames: Sequence[Sequence[Observation]], rules: LaneRules) -> l
                 track.own = Motion(scale, new[0] - scale * old[0], new[1] - scale * old[1])
                 track.observations.append(faces[j])
                 track.predicted = new
+                track.missed = 0
                 taken.add(j)
                 matched.add(i)
             for i, track in enumerate(tracks):
                 if i not in matched:
                     track.predicted = motion.apply(track.predicted)
+                    track.missed += 1
         else:
             taken = set()
         for j, face in enumerate(faces):
