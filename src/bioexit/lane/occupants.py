@@ -5,11 +5,14 @@ Pure: NumPy arrays and frozen dataclasses in, dataclasses out; no file IO.
 **1. Tracks, per camera.** Frames of one camera are taken in time order. A vehicle approaching
 the cameras moves everything on it the same way: faces grow and drift away from the point the
 vehicle heads for. Between two frames we estimate that common motion (one scale and one shift of
-box centres and widths) by RANSAC over pairs of faces, preferring a moving hypothesis over a
-standing one when both explain as many faces. Each track is then predicted into the new frame
-twice, by the common motion and by its own last motion (for things that do not move with the
-vehicle), and faces are assigned to tracks by an optimal one-to-one assignment over the better of
-the two geometric errors, gated, with template similarity as a small tie-breaker.
+box centres and widths) by RANSAC over pairs of faces, scored by truncated error (MSAC), with
+ties going to the hypothesis nearest the previous frame's motion (or, on the first step, to the
+one that grows). Each track is then predicted into the new frame twice, by the common motion
+and by its own last motion (for things that do not move with the vehicle), and faces are
+assigned to tracks by an optimal one-to-one assignment over the better of the two geometric
+errors, gated, with thumbnail similarity as a small tie-breaker and a cost per frame a track
+has gone unseen. Where the tracker slipped from one face to another anyway (two unalike faces
+in a row whose templates disagree), the track is cut (:func:`split_mixed`).
 
 **2. Non-occupants.** A track is not an occupant when
 
