@@ -303,6 +303,13 @@ class LaneConfig(_Strict):
     fuse: int = Field(
         3, ge=1, le=10, description="passing captures whose templates are averaged per occupant"
     )
+    workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="frames searched at once, each by one MTCNN thread (its small networks do not "
+        "gain from more threads per frame, frames side by side do)",
+    )
     link_fmr: float = Field(1e-3, description="false-match rate of the score that joins tracks of one person")
     results_dir: Path = Field(
         Path("lane-results"), description="where results are stored, one per encounter id"

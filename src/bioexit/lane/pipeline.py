@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from bioexit.alignment import align
 from bioexit.detection.types import Detection, RGBImage
 from bioexit.embedding.types import Template
 from bioexit.encounters import Encounter
@@ -59,6 +61,7 @@ class LanePipeline:
     rules: LaneRules = field(default_factory=LaneRules)
     regions: bool = True  # search only the moving vehicle (see bioexit.lane.regions)
     frames_per_camera: int | None = None  # only each camera's last (nearest) frames; None: all
+    workers: int = 1  # frames searched at once
 
     @property
     def link_threshold(self) -> float:
@@ -73,6 +76,8 @@ def build_pipeline(settings: Settings) -> LanePipeline:
     detector_config = settings.detector
     if isinstance(detector_config, MtcnnDetectorConfig) and settings.lane.min_face_px is not None:
         detector_config = detector_config.model_copy(update={"min_face_px": settings.lane.min_face_px})
+    if isinstance(detector_config, MtcnnDetectorConfig) and settings.lane.workers > 1:
+        detector_config = detector_config.model_copy(update={"threads": 1})
     engine = FaceEngine(build_detector(detector_config), build_embedder(settings.embedder))
     matcher = build_matcher(settings, engine.embedder.info)
     rules = LaneRules(fuse=settings.lane.fuse, link_fmr=settings.lane.link_fmr)
@@ -82,6 +87,7 @@ def build_pipeline(settings: Settings) -> LanePipeline:
         rules=rules,
         regions=settings.lane.regions,
         frames_per_camera=settings.lane.frames_per_camera,
+        workers=settings.lane.workers,
     )
 
 
@@ -163,17 +169,15 @@ def _stillness(cameras: dict[str, list[FrameInput]]) -> Stillness:
 def _embedder(frames: Sequence[FrameInput], pipeline: LanePipeline) -> Embed:
     images = {f.index: f.image for f in frames}
 
+    crop = pipeline.engine.embedder.info.crop
+
     def embed(observations: Sequence[Observation]) -> list[Template]:
-        out: dict[int, Template] = {}
-        by_frame: dict[int, list[int]] = {}
-        for k, o in enumerate(observations):
-            by_frame.setdefault(o.frame, []).append(k)
-        for frame, ks in by_frame.items():
-            image = images[frame]
+        chips = []
+        for o in observations:
+            image = images[o.frame]
             assert image is not None
-            faces = pipeline.engine.embed_detections(image, [observations[k].detection for k in ks])
-            out.update((k, face.template) for k, face in zip(ks, faces, strict=True))
-        return [out[k] for k in range(len(observations))]
+            chips.append(align(image, o.detection.landmarks, crop))
+        return list(pipeline.engine.embedder.embed(chips))  # one batch for the whole vehicle
 
     return embed
 
@@ -281,10 +285,10 @@ def analyse(
             )
         else:
             usable.append(frame)
-    cameras = []
+    jobs: list[tuple[int, int, FrameInput, Region | None]] = []  # camera, step, frame, region
     in_order: dict[str, list[FrameInput]] = {}
     processed = 0
-    for camera in encounter.cameras:
+    for camera_index, camera in enumerate(encounter.cameras):
         own = sorted(
             (f for f in usable if f.ref.camera_id == camera.camera_id),
             key=lambda f: (f.ref.captured_at, f.index),
@@ -295,12 +299,19 @@ def analyse(
         in_order[camera.camera_id] = own
         images = [f.image for f in own if f.image is not None]
         regions = moving_regions(images) if pipeline.regions else [None] * len(own)
-        cameras.append(
-            [
-                observe(frame, step, pipeline, region)
-                for step, (frame, region) in enumerate(zip(own, regions, strict=True))
-            ]
-        )
+        jobs += [(camera_index, step, f, r) for step, (f, r) in enumerate(zip(own, regions, strict=True))]
+
+    def search(job: tuple[int, int, FrameInput, Region | None]) -> list[Observation]:
+        return observe(job[2], job[1], pipeline, job[3])
+
+    if pipeline.workers > 1 and len(jobs) > 1:
+        with ThreadPoolExecutor(min(pipeline.workers, len(jobs))) as pool:
+            found = list(pool.map(search, jobs))
+    else:
+        found = [search(job) for job in jobs]
+    cameras: list[list[list[Observation]]] = [[] for _ in encounter.cameras]
+    for (camera_index, _, _, _), observations in zip(jobs, found, strict=True):
+        cameras[camera_index].append(observations)
     finding = find_occupants(
         cameras,
         pipeline.rules,
