@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.lane.fakes import gallery, template
 
-from bioexit.bench.lane import Predicted, SystemRun, Tally, VehicleTruth
+from bioexit.bench.lane import Predicted, SystemRun, Tally, VehicleTruth, face_under
 
 
 def _truth() -> VehicleTruth:
@@ -61,3 +61,15 @@ def test_tally_counts_captures_confirmations_and_distractors() -> None:
     assert report["by_degradation"]["hat"] == {"occupants": 1, "captured_rate": 0.0}
     assert report["fnmr_at_fmr_0.001"] == 0.0  # occupant 0's template matches its own document
     assert report["seconds_per_vehicle"] == {"p50": 0.5, "p95": 0.5}
+
+
+def test_a_box_shows_the_visible_face_not_one_hidden_behind_it() -> None:
+    # A dog's head wholly behind the driver's head has nearly the same box, and a closer centre.
+    driver = {"kind": "occupant", "ref": 0, "box": [1257, 766, 1374, 931], "visible": 0.878}
+    dog = {"kind": "dog", "ref": 0, "box": [1272, 807, 1362, 914], "visible": 0.0}
+    truth = VehicleTruth("veh", [], [], {3: [dog, driver]}, {})
+    assert face_under(truth, 3, (1255, 777, 1372, 933)) == ("occupant", 0)
+    # Alone under the box, a hidden face is still what the box is nearest to.
+    alone = VehicleTruth("veh", [], [], {3: [dog]}, {})
+    assert face_under(alone, 3, (1255, 777, 1372, 933)) == ("dog", 0)
+    assert face_under(alone, 3, (100, 100, 150, 150)) is None

@@ -8,10 +8,13 @@ from tests.lane.fakes import observation, template
 from bioexit.detection.types import Detection
 from bioexit.lane.occupants import (
     LaneRules,
+    Track,
     classify,
+    common_motion,
     find_occupants,
     join_tracks,
     landmark_misfit,
+    split_mixed,
     track_camera,
 )
 
@@ -134,3 +137,63 @@ def test_find_occupants_keeps_the_best_passing_captures() -> None:
     assert occupant.template is not None and occupant.best_attempt is None
     single = find_occupants([[[f] for f in faces]], RULES, 0.8, embed, fusion=False)
     assert [o.step for o in single.occupants[0].captures] == [2]
+
+
+def test_common_motion_is_not_fooled_by_a_swap_when_jitter_leaves_one_face_outside_the_gate() -> None:
+    # Driver and front passenger of a hard-split vehicle, two frames: each head jitters on its
+    # own, so no single motion carries both within the gate; the growth-preferring swap of the
+    # two must still lose to the motion that keeps each face on its side.
+    before = [(960.0, 594.0, 41.0), (754.0, 591.0, 44.0)]
+    after = [(738.0, 562.0, 51.0), (973.0, 598.0, 44.0)]
+    motion = common_motion(before, after, RULES.track_gate)
+    assert abs(motion.apply(before[0])[0] - 973.0) < 40
+    assert abs(motion.apply(before[1])[0] - 738.0) < 40
+    frames = [
+        [observation(0, *before[0]), observation(0, *before[1])],
+        [observation(1, *after[0]), observation(1, *after[1])],
+    ]
+    tracks = track_camera(frames, RULES)
+    assert sorted(len(t.observations) for t in tracks) == [2, 2]
+    for track in tracks:
+        assert len({o.centre[0] > 850 for o in track.observations}) == 1
+
+
+def test_faces_found_again_in_place_are_static_but_approaching_ones_are_never_asked() -> None:
+    bystander = [observation(1, 150, 420, 53)]  # seen in one frame only
+    driver = approach(800, 500, 60, 4)
+    asked: list[int] = []
+
+    def stillness(o: object) -> float | None:
+        asked.append(id(o))
+        return 0.95
+
+    kept, rejected = classify(track_camera(frames_of(bystander, driver), RULES), RULES, stillness=stillness)
+    assert [(r.reason, len(r.track.observations)) for r in rejected] == [("static", 1)]
+    assert len(kept) == 1 and len(kept[0].observations) == 4
+    assert asked == [id(bystander[0])]  # the driver grows with the vehicle: not looked at
+    kept, rejected = classify(track_camera(frames_of(bystander), RULES), RULES, stillness=lambda o: 0.4)
+    assert not rejected and len(kept) == 1
+    kept, rejected = classify(track_camera(frames_of(bystander), RULES), RULES, stillness=lambda o: None)
+    assert not rejected and len(kept) == 1
+
+
+def test_a_track_that_slipped_to_another_person_is_cut_where_the_templates_disagree() -> None:
+    # The tracker followed the driver for three frames, then took the passenger's face.
+    driver = approach(800, 500, 80, 3)
+    passenger = [observation(step, 1100 + 10 * step, 500, 80 * 1.15**step) for step in (3, 4)]
+    track = Track("cam", tuple(driver + passenger))
+    who = {id(o): 0 for o in driver} | {id(o): 1 for o in passenger}
+    embedded: list[int] = []
+
+    def embed(observations: list) -> list:
+        embedded.extend(id(o) for o in observations)
+        return [template(who[id(o)], 0.01, seed=o.step) for o in observations]
+
+    (cut_driver, cut_passenger) = split_mixed([track], RULES, embed, floor=0.3)
+    assert [o.step for o in cut_driver.observations] == [0, 1, 2]
+    assert [o.step for o in cut_passenger.observations] == [3, 4]
+    assert all(o.template is not None for o in cut_driver.observations + cut_passenger.observations)
+    assert len(embedded) == len(set(embedded))  # each face embedded once
+    # One person all along: suspect steps (no thumbnails here) are checked, and nothing is cut.
+    who = {id(o): 0 for o in driver + passenger}
+    assert len(split_mixed([track], RULES, embed, floor=0.3)) == 1

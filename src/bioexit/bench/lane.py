@@ -143,12 +143,19 @@ def _covers(box: BoxTuple, truth_box: Sequence[float]) -> float:
     return 1.0 / (1.0 + math.hypot(cx - tx, cy - ty))
 
 
+HIDDEN = 0.1
+"""A truth face at most this visible cannot be what a box shows while a more visible face is
+under it too (a dog's head wholly behind the driver's has nearly the same box)."""
+
+
 def face_under(truth: VehicleTruth, frame: int, box: BoxTuple) -> tuple[str, int] | None:
-    best, label = 0.0, None
+    best: tuple[bool, float] = (False, 0.0)
+    label = None
     for face in truth.frames.get(frame, []):
         score = _covers(box, face["box"])
-        if score > best:
-            best, label = score, (face["kind"], int(face["ref"]))
+        key = (float(face.get("visible", 1.0)) > HIDDEN, score)
+        if score > 0.0 and key > best:
+            best, label = key, (face["kind"], int(face["ref"]))
     return label
 
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
+import numpy.typing as npt
 
+from bioexit.alignment import align
 from bioexit.detection.types import Detection, RGBImage
 from bioexit.embedding.types import Template
 from bioexit.encounters import Encounter
@@ -27,6 +31,7 @@ from bioexit.lane.occupants import (
     OccupantFinding,
     OccupantTrack,
     Rejected,
+    Stillness,
     face_thumbnail,
     find_occupants,
 )
@@ -56,6 +61,7 @@ class LanePipeline:
     rules: LaneRules = field(default_factory=LaneRules)
     regions: bool = True  # search only the moving vehicle (see bioexit.lane.regions)
     frames_per_camera: int | None = None  # only each camera's last (nearest) frames; None: all
+    workers: int = 1  # frames searched at once
 
     @property
     def link_threshold(self) -> float:
@@ -70,6 +76,8 @@ def build_pipeline(settings: Settings) -> LanePipeline:
     detector_config = settings.detector
     if isinstance(detector_config, MtcnnDetectorConfig) and settings.lane.min_face_px is not None:
         detector_config = detector_config.model_copy(update={"min_face_px": settings.lane.min_face_px})
+    if isinstance(detector_config, MtcnnDetectorConfig) and settings.lane.workers > 1:
+        detector_config = detector_config.model_copy(update={"threads": 1})
     engine = FaceEngine(build_detector(detector_config), build_embedder(settings.embedder))
     matcher = build_matcher(settings, engine.embedder.info)
     rules = LaneRules(fuse=settings.lane.fuse, link_fmr=settings.lane.link_fmr)
@@ -79,6 +87,7 @@ def build_pipeline(settings: Settings) -> LanePipeline:
         rules=rules,
         regions=settings.lane.regions,
         frames_per_camera=settings.lane.frames_per_camera,
+        workers=settings.lane.workers,
     )
 
 
@@ -115,20 +124,60 @@ def observe(
     return observations
 
 
+STILL_SEARCH = 0.4
+"""Stillness looks for a face's patch this many face sizes around its box (a bystander's sway)."""
+
+STILL_SIZE = 16
+"""Stillness compares patches with the face box scaled to this many pixels (cheap, and blind to
+the noise and JPEG faults that differ between frames)."""
+
+
+def _grey_patch(image: RGBImage, detection: Detection, grow: float) -> npt.NDArray[np.uint8] | None:
+    width, height = max(detection.width, 1.0), max(detection.height, 1.0)
+    x1, y1 = int(max(detection.x1 - grow * width, 0)), int(max(detection.y1 - grow * height, 0))
+    x2 = int(min(detection.x2 + grow * width, image.shape[1]))
+    y2 = int(min(detection.y2 + grow * height, image.shape[0]))
+    if x2 - x1 < 4 or y2 - y1 < 4:
+        return None
+    size = (max(round((x2 - x1) * STILL_SIZE / width), 1), max(round((y2 - y1) * STILL_SIZE / height), 1))
+    grey = cv2.cvtColor(np.ascontiguousarray(image[y1:y2, x1:x2]), cv2.COLOR_RGB2GRAY)
+    return np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.uint8)
+
+
+def _stillness(cameras: dict[str, list[FrameInput]]) -> Stillness:
+    """:data:`bioexit.lane.occupants.Stillness` over each camera's frames (in time order)."""
+
+    def still(o: Observation) -> float | None:
+        own = cameras.get(o.camera_id, [])
+        if not 0 <= o.step < len(own) or own[o.step].image is None:
+            return None
+        template = _grey_patch(own[o.step].image, o.detection, 0.0)  # type: ignore[arg-type]
+        best = None
+        for step, frame in enumerate(own):
+            if abs(step - o.step) < 2 or frame.image is None or template is None:
+                continue
+            window = _grey_patch(frame.image, o.detection, STILL_SEARCH)
+            if window is None or window.shape[0] < template.shape[0] or window.shape[1] < template.shape[1]:
+                continue
+            match = float(cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED).max())
+            best = match if best is None else max(best, match)
+        return best
+
+    return still
+
+
 def _embedder(frames: Sequence[FrameInput], pipeline: LanePipeline) -> Embed:
     images = {f.index: f.image for f in frames}
 
+    crop = pipeline.engine.embedder.info.crop
+
     def embed(observations: Sequence[Observation]) -> list[Template]:
-        out: dict[int, Template] = {}
-        by_frame: dict[int, list[int]] = {}
-        for k, o in enumerate(observations):
-            by_frame.setdefault(o.frame, []).append(k)
-        for frame, ks in by_frame.items():
-            image = images[frame]
+        chips = []
+        for o in observations:
+            image = images[o.frame]
             assert image is not None
-            faces = pipeline.engine.embed_detections(image, [observations[k].detection for k in ks])
-            out.update((k, face.template) for k, face in zip(ks, faces, strict=True))
-        return [out[k] for k in range(len(observations))]
+            chips.append(align(image, o.detection.landmarks, crop))
+        return list(pipeline.engine.embedder.embed(chips))  # one batch for the whole vehicle
 
     return embed
 
@@ -236,9 +285,10 @@ def analyse(
             )
         else:
             usable.append(frame)
-    cameras = []
+    jobs: list[tuple[int, int, FrameInput, Region | None]] = []  # camera, step, frame, region
+    in_order: dict[str, list[FrameInput]] = {}
     processed = 0
-    for camera in encounter.cameras:
+    for camera_index, camera in enumerate(encounter.cameras):
         own = sorted(
             (f for f in usable if f.ref.camera_id == camera.camera_id),
             key=lambda f: (f.ref.captured_at, f.index),
@@ -246,16 +296,30 @@ def analyse(
         if pipeline.frames_per_camera is not None:
             own = own[-pipeline.frames_per_camera :]  # the nearest frames: the largest faces
         processed += len(own)
+        in_order[camera.camera_id] = own
         images = [f.image for f in own if f.image is not None]
         regions = moving_regions(images) if pipeline.regions else [None] * len(own)
-        cameras.append(
-            [
-                observe(frame, step, pipeline, region)
-                for step, (frame, region) in enumerate(zip(own, regions, strict=True))
-            ]
-        )
+        jobs += [(camera_index, step, f, r) for step, (f, r) in enumerate(zip(own, regions, strict=True))]
+
+    def search(job: tuple[int, int, FrameInput, Region | None]) -> list[Observation]:
+        return observe(job[2], job[1], pipeline, job[3])
+
+    if pipeline.workers > 1 and len(jobs) > 1:
+        with ThreadPoolExecutor(min(pipeline.workers, len(jobs))) as pool:
+            found = list(pool.map(search, jobs))
+    else:
+        found = [search(job) for job in jobs]
+    cameras: list[list[list[Observation]]] = [[] for _ in encounter.cameras]
+    for (camera_index, _, _, _), observations in zip(jobs, found, strict=True):
+        cameras[camera_index].append(observations)
     finding = find_occupants(
-        cameras, pipeline.rules, pipeline.link_threshold, _embedder(usable, pipeline), fusion=fusion
+        cameras,
+        pipeline.rules,
+        pipeline.link_threshold,
+        _embedder(usable, pipeline),
+        fusion=fusion,
+        stillness=_stillness(in_order),
+        split_floor=pipeline.matcher.table.threshold(pipeline.rules.split_fmr),
     )
     if encounter.documents:
         mode = "documents"
