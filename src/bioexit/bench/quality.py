@@ -54,6 +54,8 @@ LIMITS: tuple[tuple[str, str, Direction], ...] = (
     ("max_compression", "compression", "max"),
     ("max_occlusion", "occlusion", "max"),
     ("min_unified", "unified", "min"),
+    ("min_detection_score", "detection_score", "min"),
+    ("max_head_overlap", "head_overlap", "max"),
 )
 """Each numeric limit of :class:`QualityProfile`: (profile field, FaceQuality component, direction)."""
 
@@ -162,7 +164,9 @@ def scan_simulation(
                 continue
             embedded = engine.embed_detections(image, [d for d, _ in hits])
             for (detection, face), result in zip(hits, embedded, strict=True):
-                captures.append(_capture(truth, frame, face, detection, image, result.template, ids, matrix))
+                captures.append(
+                    _capture(truth, frame, face, detection, detections, image, result.template, ids, matrix)
+                )
         if progress:
             progress("simulated vehicles scanned", step + 1, len(items))
     return Scan(tuple(faces), tuple(captures), frames, false_detections, tuple(timings))
@@ -173,6 +177,7 @@ def _capture(
     frame: dict[str, Any],
     face: dict[str, Any],
     detection: Detection,
+    neighbours: Sequence[Detection],
     image: npt.NDArray[np.uint8],
     template: Template,
     ids: list[str],
@@ -197,7 +202,7 @@ def _capture(
         enrolled=occupant["enrolled"],
         visible=face["visible"],
         degradations=frame["degradations"],
-        quality=assess(image, detection),
+        quality=assess(image, detection, neighbours),
         genuine=genuine,
         impostors=tuple(impostors),
     )

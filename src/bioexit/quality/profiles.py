@@ -30,6 +30,8 @@ class QualityProfile:
     max_occlusion: float
     require_eyes_visible: bool
     min_unified: float
+    min_detection_score: float = 0.0
+    max_head_overlap: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -154,6 +156,8 @@ def validate(quality: FaceQuality, profile: QualityProfile = DEFAULT_PROFILE) ->
         _at_most("occlusion", q.occlusion, p.max_occlusion),
         _at_least("eyes_visible", q.eyes_visible, EYE_VISIBLE_AT) if p.require_eyes_visible else None,
         _at_least("unified", q.unified, p.min_unified),
+        _at_least("detection_score", q.detection_score, p.min_detection_score),
+        _at_most("head_overlap", q.head_overlap, p.max_head_overlap),
     )
     failures = tuple(check for check in checks if check is not None)
     return Validation(profile=p.name, passed=not failures, failures=failures)
