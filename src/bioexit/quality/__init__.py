@@ -15,6 +15,7 @@ from bioexit.quality.components import (
     blockiness,
     estimate_pose,
     face_parts,
+    head_overlap,
     utilities,
 )
 from bioexit.quality.profiles import DEFAULT_PROFILE, Failure, QualityProfile, Validation, validate
@@ -33,6 +34,7 @@ __all__ = [
     "blockiness",
     "estimate_pose",
     "face_parts",
+    "head_overlap",
     "utilities",
     "validate",
 ]
