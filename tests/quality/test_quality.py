@@ -542,3 +542,17 @@ def test_assess_reads_head_overlap_and_detection_score_and_validation_checks_the
     assert set(validate(covered, strict).failed_components) >= {"detection_score", "head_overlap"}
     # Open by default: the default profile does not look at either.
     assert "head_overlap" not in validate(covered).failed_components
+
+
+def test_every_named_profile_can_be_chosen_in_the_settings_and_no_other() -> None:
+    from typing import get_args
+
+    from bioexit.errors import ConfigError
+    from bioexit.quality import PROFILES, profile_named
+    from bioexit.settings import LaneConfig
+
+    choices = set(get_args(LaneConfig.model_fields["quality_profile"].annotation))
+    assert choices == set(PROFILES) and DEFAULT_PROFILE.name in choices
+    assert all(profile_named(name).name == name for name in PROFILES)
+    with pytest.raises(ConfigError, match="unknown quality profile"):
+        profile_named("bioexit-lane-v9")
