@@ -192,4 +192,6 @@ def profile_named(name: str) -> QualityProfile:
     try:
         return PROFILES[name]
     except KeyError:
-        raise ConfigError("unknown quality profile", expected=" | ".join(sorted(PROFILES)), got=name) from None
+        raise ConfigError(
+            "unknown quality profile", expected=" | ".join(sorted(PROFILES)), got=name
+        ) from None
