@@ -68,10 +68,10 @@ class QualityProfile:
 #   unified             94.8 … 99.1 … 100           min 90.8     ≥ 80 (four components at half utility)
 #
 # These are enrolment-style photos, not lane captures. The lane calibration (`bioexit bench
-# quality`, docs/quality-calibration.md) did not find limits over these components that bring
-# the FNMR of passing lane captures to 1 % at FMR 1e-3 on held-out simulated vehicles: the
-# failures left are faces partly hidden by other occupants, which no component here measures.
-# So these limits stay, unrenamed, until such a component exists and the calibration is re-run.
+# quality`, docs/quality-calibration.md) did not find limits that bring the FNMR of passing lane
+# captures to 1 % at FMR 1e-3 on held-out simulated vehicles, even with the detection_score and
+# head_overlap components that see partial occlusion: what fails then is a few people whose
+# clear faces score just under the threshold. So these limits stay the default, unrenamed.
 DEFAULT_PROFILE = QualityProfile(
     name="bioexit-lane-v0",
     min_inter_eye_distance=40.0,
