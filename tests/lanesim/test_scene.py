@@ -128,3 +128,36 @@ def test_params_refuse_nonsense() -> None:
         replace(EASY, noise_sigma=(5.0, 1.0))
     with pytest.raises(ValueError, match="occupant_weights"):
         replace(EASY, occupant_weights=(1.0, 1.0))
+
+
+@pytest.mark.parametrize("params", [EASY, HARD], ids=["easy", "hard"])
+def test_the_windshield_camera_stands_beside_the_lane_above_the_heads_looking_at_the_cabin(
+    params: LaneSimParams,
+) -> None:
+    people = cast()
+    for index in range(50):
+        plan = plan_vehicle(index, 5, params, people, "t")
+        camera = plan.cameras[0]
+        x, height, _z = camera.origin
+        assert params.windshield_offset_m[0] - 0.05 <= x <= params.windshield_offset_m[1] + 0.05
+        assert params.windshield_height_m[0] <= height <= params.windshield_height_m[1]
+        assert camera.pitch > 0 and camera.yaw < 0  # tilted down, turned towards the lane
+        # A seated head in the middle of the approach lands in the frame, and at the nearest
+        # frame a rear passenger's head appears above the head in front of it.
+        mid = plan.frames[len([f for f in plan.frames if f.camera == 0]) // 2]
+        u, v, _ = camera.project((mid.lateral, 1.2, mid.distance + 2.7))
+        assert 0 <= u < 1920 and 0 <= v < 1080
+        last = max((f for f in plan.frames if f.camera == 0), key=lambda f: f.index)
+        front = camera.project((last.lateral + 0.37, 1.15, last.distance + 2.2))
+        rear = camera.project((last.lateral + 0.45, 1.19, last.distance + 3.1))
+        assert rear[1] < front[1]
+
+
+def test_moving_the_windshield_camera_changes_nothing_else_about_a_vehicle() -> None:
+    people = cast()
+    moved = replace(HARD, windshield_height_m=(2.5, 2.6), windshield_offset_m=(0.0, 0.0))
+    for index in range(20):
+        a, b = plan_vehicle(index, 9, HARD, people, "t"), plan_vehicle(index, 9, moved, people, "t")
+        assert a.occupants == b.occupants and a.distractors == b.distractors and a.frames == b.frames
+        assert a.cameras[0].origin != b.cameras[0].origin
+        assert a.cameras[1:] == b.cameras[1:]

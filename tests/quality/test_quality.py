@@ -25,6 +25,7 @@ from bioexit.quality import (
     blockiness,
     estimate_pose,
     face_parts,
+    head_overlap,
     utilities,
     validate,
 )
@@ -509,3 +510,49 @@ def test_assess_is_fast_pure_and_deterministic(faces_dir: Path) -> None:
         f" as they are (max {max(native) * 1000:.1f} ms); median {statistics.median(lane) * 1000:.2f} ms"
         f" per 60 px face in a 1080p frame"
     )
+
+
+# --- frame context: a nearer face in front -------------------------------------------------------
+
+
+def _box(x1: float, y1: float, x2: float, y2: float, score: float = 0.99) -> Detection:
+    return Detection(x1, y1, x2, y2, score, np.zeros((5, 2), np.float32))
+
+
+def test_head_overlap_is_the_share_under_a_nearer_head_and_ignores_smaller_or_distant_faces() -> None:
+    rear = _box(100, 100, 160, 170)  # 60 × 70
+    front = _box(140, 90, 240, 210)  # larger: nearer; grown by 12.5 % it starts at x = 127.5
+    assert head_overlap(rear, [rear, front]) == pytest.approx((160 - 127.5) / 60)
+    assert head_overlap(front, [rear, front]) == 0.0  # the smaller face hides nothing
+    assert head_overlap(rear, [_box(400, 100, 500, 220)]) == 0.0
+    assert head_overlap(rear, [_box(105, 100, 165, 170)]) == 0.0  # same size: the same row
+    assert head_overlap(rear, [_box(0, 0, 400, 400)]) == 1.0
+    assert head_overlap(rear, []) == 0.0
+
+
+def test_assess_reads_head_overlap_and_detection_score_and_validation_checks_their_limits() -> None:
+    frame = _smooth_texture(400, 600)
+    face = _detection_for(_landmarks(0, 0, 0, eye_px=50.0) - [440.0, 160.0])
+    nearer = Detection(face.x1 - 60, face.y1 - 10, face.x1 + 70, face.y2 + 30, 0.999, face.landmarks)
+    alone, covered = assess(frame, face), assess(frame, face, [face, nearer])
+    assert alone.head_overlap == 0.0 and 0.2 < covered.head_overlap < 0.8
+    assert alone.detection_score == pytest.approx(0.99)
+    assert covered.unified == alone.unified  # neither enters the unified score
+    strict = dataclasses.replace(DEFAULT_PROFILE, min_detection_score=0.995, max_head_overlap=0.1)
+    assert set(validate(covered, strict).failed_components) >= {"detection_score", "head_overlap"}
+    # Open by default: the default profile does not look at either.
+    assert "head_overlap" not in validate(covered).failed_components
+
+
+def test_every_named_profile_can_be_chosen_in_the_settings_and_no_other() -> None:
+    from typing import get_args
+
+    from bioexit.errors import ConfigError
+    from bioexit.quality import PROFILES, profile_named
+    from bioexit.settings import LaneConfig
+
+    choices = set(get_args(LaneConfig.model_fields["quality_profile"].annotation))
+    assert choices == set(PROFILES) and DEFAULT_PROFILE.name in choices
+    assert all(profile_named(name).name == name for name in PROFILES)
+    with pytest.raises(ConfigError, match="unknown quality profile"):
+        profile_named("bioexit-lane-v9")

@@ -32,7 +32,7 @@ from bioexit.embedding.types import Template, scores
 from bioexit.engine import FaceEngine
 from bioexit.imaging import read_image
 from bioexit.lanesim.truth import encounters, match_detections
-from bioexit.quality import EYE_VISIBLE_AT, FaceQuality, QualityProfile, assess
+from bioexit.quality import EYE_VISIBLE_AT, PROFILES, FaceQuality, QualityProfile, assess
 from bioexit.settings import ImageLimits
 
 Progress = Callable[[str, int, int], None]
@@ -54,6 +54,8 @@ LIMITS: tuple[tuple[str, str, Direction], ...] = (
     ("max_compression", "compression", "max"),
     ("max_occlusion", "occlusion", "max"),
     ("min_unified", "unified", "min"),
+    ("min_detection_score", "detection_score", "min"),
+    ("max_head_overlap", "head_overlap", "max"),
 )
 """Each numeric limit of :class:`QualityProfile`: (profile field, FaceQuality component, direction)."""
 
@@ -162,7 +164,9 @@ def scan_simulation(
                 continue
             embedded = engine.embed_detections(image, [d for d, _ in hits])
             for (detection, face), result in zip(hits, embedded, strict=True):
-                captures.append(_capture(truth, frame, face, detection, image, result.template, ids, matrix))
+                captures.append(
+                    _capture(truth, frame, face, detection, detections, image, result.template, ids, matrix)
+                )
         if progress:
             progress("simulated vehicles scanned", step + 1, len(items))
     return Scan(tuple(faces), tuple(captures), frames, false_detections, tuple(timings))
@@ -173,6 +177,7 @@ def _capture(
     frame: dict[str, Any],
     face: dict[str, Any],
     detection: Detection,
+    neighbours: Sequence[Detection],
     image: npt.NDArray[np.uint8],
     template: Template,
     ids: list[str],
@@ -197,7 +202,7 @@ def _capture(
         enrolled=occupant["enrolled"],
         visible=face["visible"],
         degradations=frame["degradations"],
-        quality=assess(image, detection),
+        quality=assess(image, detection, neighbours),
         genuine=genuine,
         impostors=tuple(impostors),
     )
@@ -667,11 +672,17 @@ def run_quality_bench(
     )
     unified = [c.quality.unified for c in mated]
     ok = [c.genuine is not None and c.genuine >= threshold for c in mated]
-    curves = {"discard by unified quality (all mated captures)": error_versus_discard(unified, ok)}
+    curves = {
+        "discard by unified quality (all mated captures)": error_versus_discard(unified, ok),
+        "discard by detection score": error_versus_discard([c.quality.detection_score for c in mated], ok),
+        "discard by head overlap": error_versus_discard([-c.quality.head_overlap for c in mated], ok),
+    }
+    others = {name: p for name, p in PROFILES.items() if name != current.name}
     held = {
         "open": profile_report(held_out, threshold, OPEN_PROFILE),
         "current": profile_report(held_out, threshold, current),
         "calibrated": profile_report(held_out, threshold, calibration.profile),
+        **{name: profile_report(held_out, threshold, p) for name, p in others.items()},
     }
     occupants = {
         item.truth["encounter_id"]: [o["person_id"] for o in item.truth["occupants"]]
@@ -679,12 +690,14 @@ def run_quality_bench(
     }
     odd = {e: p for e, p in occupants.items() if int(e.rsplit("-", 1)[1]) % 2 == 1} or occupants
     odd_captures = [c for c in scan.captures if c.encounter_id in odd]
-    for name, profile in (("open", OPEN_PROFILE), ("current", current), ("calibrated", calibration.profile)):
+    named = {"open": OPEN_PROFILE, "current": current, "calibrated": calibration.profile, **others}
+    for name, profile in named.items():
         held[name]["capture"] = capture_rates(odd_captures, odd, profile)
     if plot is not None:
         points = {
             f"{current.name} (held out)": held["current"],
             f"{calibration.profile.name} (held out)": held["calibrated"],
+            **{f"{name} (held out)": held[name] for name in others},
         }
         plot_error_versus_discard(
             curves,

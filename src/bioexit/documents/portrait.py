@@ -107,6 +107,8 @@ FLAG_OF_COMPONENT: dict[str, PortraitFlag] = {
     "occlusion": PortraitFlag.OCCLUDED,
     "eyes_visible": PortraitFlag.OCCLUDED,
     "unified": PortraitFlag.LOW_QUALITY,
+    "detection_score": PortraitFlag.LOW_QUALITY,
+    "head_overlap": PortraitFlag.OCCLUDED,
 }
 """Which flag a failed quality component raises."""
 

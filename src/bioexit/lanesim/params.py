@@ -25,6 +25,9 @@ class LaneSimParams:
     focal_px: Range
     approach_duration_s: Range
     camera_height_m: Range
+    windshield_height_m: Range
+    windshield_offset_m: Range
+    windshield_focal_factor: Range
     lateral_offset_m: float
     head_jitter_m: float
     face_roll_deg: float
@@ -75,6 +78,9 @@ EASY = LaneSimParams(
     focal_px=(4200.0, 4600.0),
     approach_duration_s=(0.8, 1.2),
     camera_height_m=(1.5, 1.7),
+    windshield_height_m=(1.8, 2.0),
+    windshield_offset_m=(0.9, 1.3),
+    windshield_focal_factor=(1.15, 1.25),
     lateral_offset_m=0.15,
     head_jitter_m=0.01,
     face_roll_deg=3.0,
@@ -107,6 +113,9 @@ HARD = LaneSimParams(
     focal_px=(3600.0, 4600.0),
     approach_duration_s=(0.6, 1.2),
     camera_height_m=(1.4, 1.8),
+    windshield_height_m=(1.7, 2.0),
+    windshield_offset_m=(0.7, 1.4),
+    windshield_focal_factor=(1.2, 1.35),
     lateral_offset_m=0.3,
     head_jitter_m=0.04,
     face_roll_deg=10.0,

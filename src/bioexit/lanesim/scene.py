@@ -25,6 +25,8 @@ from bioexit.documents.mrz import check_digit
 from bioexit.lanesim.params import LaneSimParams
 
 FRAME_W, FRAME_H = 1920, 1080
+CABIN_AIM_HEIGHT_M = 1.2
+"""The windshield camera is tilted to look at this height (seated heads) at its aim distance."""
 Vec3 = tuple[float, float, float]
 
 # Seats: (row, seat) → (lateral x, depth behind the front bumper). Seat 0 is the vehicle's left.
@@ -112,11 +114,12 @@ class CameraPlan:
     camera_id: str
     position: CameraPositionName
     origin: Vec3
-    yaw: float  # radians; the optical axis is (sin yaw, 0, cos yaw)
+    yaw: float  # radians; the optical axis is (sin yaw, 0, cos yaw) before the pitch
     focal: float
     principal: tuple[float, float]
     background: int
     blur_angle_deg: float
+    pitch: float = 0.0  # radians the optical axis is tilted down (turn by yaw, then tilt)
 
     def project(self, point: Vec3) -> tuple[float, float, float]:
         """World point → (u, v, depth along the optical axis)."""
@@ -124,6 +127,9 @@ class CameraPlan:
         cos, sin = math.cos(self.yaw), math.sin(self.yaw)
         xc = cos * dx - sin * dz
         zc = sin * dx + cos * dz
+        if self.pitch:
+            cp, sp = math.cos(self.pitch), math.sin(self.pitch)
+            dy, zc = cp * dy + sp * zc, cp * zc - sp * dy
         zc = max(zc, 0.05)
         return self.principal[0] + self.focal * xc / zc, self.principal[1] - self.focal * dy / zc, zc
 
@@ -191,15 +197,35 @@ def _colour(rng: np.random.Generator, low: int = 30, high: int = 230) -> tuple[i
     return (r, g, b)
 
 
+def installation_rng(seed: int, index: int) -> np.random.Generator:
+    """Where the lane's windshield camera is mounted: its own stream, so that moving the camera
+    leaves every other draw of the vehicle (occupants, distractors, frames) as it was."""
+    return np.random.default_rng([seed, index, 0xCA3E])
+
+
 def _camera(
-    position: CameraPositionName, index: int, rng: np.random.Generator, params: LaneSimParams
+    position: CameraPositionName,
+    index: int,
+    rng: np.random.Generator,
+    params: LaneSimParams,
+    installation: np.random.Generator,
 ) -> CameraPlan:
     focal = _uniform(rng, params.focal_px)
     height = _uniform(rng, params.camera_height_m)
+    pitch = 0.0
     if position == "windshield":
-        origin: Vec3 = (float(rng.uniform(-0.2, 0.2)), height, 0.0)
-        yaw = 0.0
+        along = float(rng.uniform(-0.2, 0.2))
         blur_angle = float(rng.uniform(70, 110))  # approaching: mostly vertical image motion
+        # A pole or gantry on the driver's (booth) side, above the roof line, tilted down and
+        # turned to the lane: the height lets it look over front headrests and heads, the
+        # offset gives parallax between a rear passenger and the head in front.
+        height = _uniform(installation, params.windshield_height_m)
+        side = _uniform(installation, params.windshield_offset_m) + 0.2 * along
+        aim = float(installation.uniform(7.0, 9.0))
+        focal *= _uniform(installation, params.windshield_focal_factor)
+        origin: Vec3 = (side, height, 0.0)
+        yaw = math.atan2(-side, aim)
+        pitch = math.atan2(height - CABIN_AIM_HEIGHT_M, math.hypot(side, aim))
     else:
         side = 1.0 if position == "driver_side" else -1.0
         origin = (side * float(rng.uniform(2.6, 3.2)), height, float(rng.uniform(0.5, 1.5)))
@@ -217,6 +243,7 @@ def _camera(
         principal=principal,
         background=int(rng.integers(1 << 30)),
         blur_angle_deg=blur_angle,
+        pitch=pitch,
     )
 
 
@@ -274,7 +301,11 @@ def plan_vehicle(
     n_cameras = int(rng.integers(params.cameras[0], params.cameras[1] + 1))
     positions: list[CameraPositionName] = ["windshield", "driver_side", "passenger_side"]
     chosen = ["windshield"] + [positions[1 + int(k)] for k in rng.permutation(2)[: n_cameras - 1]]
-    cameras = tuple(_camera(p, i, rng, params) for i, p in enumerate(chosen))  # type: ignore[arg-type]
+    installation = installation_rng(seed, index)
+    cameras = tuple(
+        _camera(p, i, rng, params, installation)  # type: ignore[arg-type]
+        for i, p in enumerate(chosen)
+    )
 
     distractors: list[Distractor] = []
     others = [i for i in range(len(cast)) if i not in in_vehicle and cast[i].probes]

@@ -15,13 +15,25 @@ from bioexit.quality.components import (
     blockiness,
     estimate_pose,
     face_parts,
+    head_overlap,
     utilities,
 )
-from bioexit.quality.profiles import DEFAULT_PROFILE, Failure, QualityProfile, Validation, validate
+from bioexit.quality.profiles import (
+    DEFAULT_PROFILE,
+    LANE_V1_CANDIDATE,
+    PROFILES,
+    Failure,
+    QualityProfile,
+    Validation,
+    profile_named,
+    validate,
+)
 
 __all__ = [
     "DEFAULT_PROFILE",
     "EYE_VISIBLE_AT",
+    "LANE_V1_CANDIDATE",
+    "PROFILES",
     "UTILITY_CURVES",
     "FaceQuality",
     "Failure",
@@ -33,6 +45,8 @@ __all__ = [
     "blockiness",
     "estimate_pose",
     "face_parts",
+    "head_overlap",
+    "profile_named",
     "utilities",
     "validate",
 ]

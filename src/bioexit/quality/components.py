@@ -18,7 +18,7 @@ resolution.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cache
 from types import MappingProxyType
@@ -66,6 +66,17 @@ class FaceQuality:
       ≥ :data:`EYE_VISIBLE_AT`; higher is better.
     * ``unified``: in [0, 100], the geometric mean of every component's utility × 100; higher
       is better (see :func:`utilities`).
+    * ``detection_score``: the face detector's confidence in [0, 1] that the box holds a face
+      (MTCNN's last stage by default); higher is better. A face partly hidden, smeared or
+      covered reads lower; unlike the part checks, it sees any kind of cover.
+    * ``head_overlap``: the share of the face box that lies under a *nearer* face of the same
+      frame (a larger detection, its box grown by :data:`HEAD_MARGIN` for hair and ears) in
+      [0, 1]; lower is better. In a vehicle the larger of two overlapping faces is the nearer
+      one, so the smaller face is the one partly hidden behind the other's head. Measured only
+      when :func:`assess` is given the frame's other detections; 0 otherwise.
+
+    The last two follow ``unified`` (and have defaults) so that qualities built by hand keep
+    their positional order; they do not enter ``unified``.
     """
 
     inter_eye_distance: float
@@ -81,6 +92,8 @@ class FaceQuality:
     occlusion: float
     eyes_visible: float
     unified: float
+    detection_score: float = 1.0
+    head_overlap: float = 0.0
 
 
 # --- the canonical crop --------------------------------------------------------------------
@@ -538,10 +551,12 @@ Utility 1 means "no obstacle to matching", 0 "this alone makes the face useless"
 passes 0.5 at the matching limit of :data:`bioexit.quality.profiles.DEFAULT_PROFILE`, with two
 exceptions: the dark end of exposure stays at 1 down to that profile's limit (55) so that
 well-exposed dark skin (mean luminance 65–90) is not marked down, and occlusion, whose limit
-is 0, gives 0.5 for one covered part of four."""
+is 0, gives 0.5 for one covered part of four.
+``detection_score`` and ``head_overlap`` have no curve and do not enter ``unified`` (which the
+profiles' ``min_unified`` limits were set on); they are checked by their own limits."""
 
 
-def _utilities(values: dict[str, float]) -> dict[str, float]:
+def _utilities(values: Mapping[str, float]) -> dict[str, float]:
     out = {}
     for name, (xs, ys) in UTILITY_CURVES.items():
         value = abs(values[name]) if name in ("yaw", "pitch", "roll") else values[name]
@@ -570,12 +585,38 @@ def _unified(values: dict[str, float]) -> float:
 # --- assess ------------------------------------------------------------------------------------
 
 
-def assess(image: RGBImage, detection: Detection) -> FaceQuality:
+HEAD_MARGIN = 0.125
+"""A nearer face's box is grown by this share of its size on every side before it counts as
+covering: hair, ears and the back of the head hide more than the face box."""
+
+NEARER_SIZE = 1.1
+"""A neighbour counts as nearer when its box is at least this many times as wide: faces in one
+row are about the same size, so a small margin keeps a row's neighbours from covering each other."""
+
+
+def head_overlap(detection: Detection, neighbours: Sequence[Detection]) -> float:
+    """Share of ``detection``'s box under the grown box of the nearer face that covers most of it."""
+    width, height = max(detection.width, 1e-6), max(detection.height, 1e-6)
+    worst = 0.0
+    for other in neighbours:
+        if other is detection or other.width < NEARER_SIZE * detection.width:
+            continue
+        gx, gy = HEAD_MARGIN * other.width, HEAD_MARGIN * other.height
+        ix = min(detection.x2, other.x2 + gx) - max(detection.x1, other.x1 - gx)
+        iy = min(detection.y2, other.y2 + gy) - max(detection.y1, other.y1 - gy)
+        if ix > 0 and iy > 0:
+            worst = max(worst, ix * iy / (width * height))
+    return min(worst, 1.0)
+
+
+def assess(image: RGBImage, detection: Detection, neighbours: Sequence[Detection] = ()) -> FaceQuality:
     """Measure every quality component of ``detection``'s face in ``image`` (RGB, H×W×3 uint8).
 
-    Pure: reads only the face's neighbourhood, writes nothing. Costs 1–2 ms per face in a
-    1080p frame (it grows with the face, not the frame); raises
-    :class:`~bioexit.errors.UnsupportedImageError` for anything but an RGB uint8 array.
+    ``neighbours`` are the other faces detected in the same frame (``detection`` itself may be
+    among them); without them ``head_overlap`` reads 0. Pure: reads only the face's
+    neighbourhood, writes nothing. Costs 1–2 ms per face in a 1080p frame (it grows with the
+    face, not the frame); raises :class:`~bioexit.errors.UnsupportedImageError` for anything
+    but an RGB uint8 array.
     """
     _require_rgb(image)
     marks = detection.landmarks.astype(np.float64)
@@ -597,5 +638,7 @@ def assess(image: RGBImage, detection: Detection) -> FaceQuality:
         "compression": blockiness(image, detection),
         "occlusion": sum(part.occluded for part in parts) / len(parts),
         "eyes_visible": min(part.eye_score for part in parts if part.name.startswith("eye")),
+        "detection_score": float(detection.score),
+        "head_overlap": head_overlap(detection, neighbours),
     }
     return FaceQuality(**values, unified=_unified(values))

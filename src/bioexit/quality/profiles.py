@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+from bioexit.errors import ConfigError
 from bioexit.quality.components import EYE_VISIBLE_AT, FaceQuality
 
 
@@ -30,6 +31,8 @@ class QualityProfile:
     max_occlusion: float
     require_eyes_visible: bool
     min_unified: float
+    min_detection_score: float = 0.0
+    max_head_overlap: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -65,10 +68,10 @@ class QualityProfile:
 #   unified             94.8 … 99.1 … 100           min 90.8     ≥ 80 (four components at half utility)
 #
 # These are enrolment-style photos, not lane captures. The lane calibration (`bioexit bench
-# quality`, docs/quality-calibration.md) did not find limits over these components that bring
-# the FNMR of passing lane captures to 1 % at FMR 1e-3 on held-out simulated vehicles: the
-# failures left are faces partly hidden by other occupants, which no component here measures.
-# So these limits stay, unrenamed, until such a component exists and the calibration is re-run.
+# quality`, docs/quality-calibration.md) did not find limits that bring the FNMR of passing lane
+# captures to 1 % at FMR 1e-3 on held-out simulated vehicles, even with the detection_score and
+# head_overlap components that see partial occlusion: what fails then is a few people whose
+# clear faces score just under the threshold. So these limits stay the default, unrenamed.
 DEFAULT_PROFILE = QualityProfile(
     name="bioexit-lane-v0",
     min_inter_eye_distance=40.0,
@@ -154,6 +157,41 @@ def validate(quality: FaceQuality, profile: QualityProfile = DEFAULT_PROFILE) ->
         _at_most("occlusion", q.occlusion, p.max_occlusion),
         _at_least("eyes_visible", q.eyes_visible, EYE_VISIBLE_AT) if p.require_eyes_visible else None,
         _at_least("unified", q.unified, p.min_unified),
+        _at_least("detection_score", q.detection_score, p.min_detection_score),
+        _at_most("head_overlap", q.head_overlap, p.max_head_overlap),
     )
     failures = tuple(check for check in checks if check is not None)
     return Validation(profile=p.name, passed=not failures, failures=failures)
+
+
+# A candidate, not the default: it does not meet the issue's calibration target either. Chosen on
+# the captures of the even-numbered vehicles of a hard simulation (`bioexit bench quality
+# --vehicles 60 --seed 0`, camera geometry of docs/lane-simulator.md before its longer windshield
+# lens), over min_inter_eye_distance 28–32, min_detection_score 0.995–0.999 and
+# max_occlusion 0–0.25 on top of v0: the one with the most vehicles fully captured whose fit FNMR
+# stayed well under 1 % (0.50 %, 201 captures). On the odd-numbered vehicles it gives FNMR 1.6 %
+# (192 captures; v0 4.9 % on 102) and every occupant captured in 27 % of vehicles (v0 23 %).
+# docs/quality-calibration.md has the figures on the current geometry. It leaves head_overlap
+# open, because the lane pipeline does not yet pass a frame's other faces to assess().
+LANE_V1_CANDIDATE = QualityProfile(
+    **{
+        **{f.name: getattr(DEFAULT_PROFILE, f.name) for f in fields(DEFAULT_PROFILE)},
+        "name": "bioexit-lane-v1-candidate",
+        "min_inter_eye_distance": 30.0,
+        "min_detection_score": 0.999,
+    }
+)
+"""v0 with 30 px between the eyes and a detector confidence of at least 0.999 (see the comment above)."""
+
+PROFILES: dict[str, QualityProfile] = {p.name: p for p in (DEFAULT_PROFILE, LANE_V1_CANDIDATE)}
+"""Every named profile a deployment may choose (``lane.quality_profile``)."""
+
+
+def profile_named(name: str) -> QualityProfile:
+    """The profile called ``name``; :class:`~bioexit.errors.ConfigError` for an unknown one."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ConfigError(
+            "unknown quality profile", expected=" | ".join(sorted(PROFILES)), got=name
+        ) from None
