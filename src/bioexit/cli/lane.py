@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from bioexit.cli._base import JsonOption, app, bench_app, cli_settings, emit, out, progress_bars, run
+from bioexit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bioexit.settings import Settings
 
 lane_app = typer.Typer(help="Vehicle lanes: simulate and process encounters.", no_args_is_help=True)
 app.add_typer(lane_app, name="lane")
@@ -28,7 +33,6 @@ def simulate(
 
     def action() -> None:
         from bioexit.engine import build_detector
-        from bioexit.errors import ConfigError
         from bioexit.lanesim.writer import simulate_lane
 
         if difficulty not in ("easy", "hard"):
@@ -133,6 +137,36 @@ def lane_schema(
     run(action)
 
 
+def simulation(
+    faces: Path,
+    out_dir: Path,
+    vehicles: int,
+    seed: int,
+    difficulty: str,
+    settings: Settings,
+    progress: Callable[[str, int, int], None],
+) -> Path:
+    """OUT/sim-<difficulty>-<seed>-<vehicles>, simulated unless it is already there."""
+    from bioexit.engine import build_detector
+    from bioexit.lanesim.writer import simulate_lane
+
+    if difficulty not in ("easy", "hard"):
+        raise ConfigError("unknown difficulty", expected="easy or hard", got=difficulty)
+    sim_dir = out_dir / f"sim-{difficulty}-{seed}-{vehicles}"
+    if not (sim_dir / "simulation.json").is_file():
+        simulate_lane(
+            faces,
+            sim_dir,
+            vehicles=vehicles,
+            seed=seed,
+            difficulty="easy" if difficulty == "easy" else "hard",
+            detector=build_detector(settings.detector),
+            limits=settings.images,
+            progress=progress,
+        )
+    return sim_dir
+
+
 @bench_app.command("lane")
 def bench_lane(
     faces: Annotated[Path, typer.Option("--faces", help="labelled faces folder (with labels.csv)")],
@@ -160,28 +194,13 @@ def bench_lane(
             run_lane_bench,
             single_shot_baseline,
         )
-        from bioexit.engine import build_detector
-        from bioexit.errors import BioexitError, ConfigError
+        from bioexit.errors import BioexitError
         from bioexit.lane.gallery import read_gallery
         from bioexit.lane.pipeline import build_pipeline
-        from bioexit.lanesim.writer import simulate_lane
 
-        if difficulty not in ("easy", "hard"):
-            raise ConfigError("unknown difficulty", expected="easy or hard", got=difficulty)
         settings = cli_settings()
-        sim_dir = out_dir / f"sim-{difficulty}-{seed}-{vehicles}"
         with progress_bars(not as_json) as progress:
-            if not (sim_dir / "simulation.json").is_file():
-                simulate_lane(
-                    faces,
-                    sim_dir,
-                    vehicles=vehicles,
-                    seed=seed,
-                    difficulty="easy" if difficulty == "easy" else "hard",
-                    detector=build_detector(settings.detector),
-                    limits=settings.images,
-                    progress=progress,
-                )
+            sim_dir = simulation(faces, out_dir, vehicles, seed, difficulty, settings, progress)
             pipeline = build_pipeline(settings)
             gallery = read_gallery(
                 sim_dir / "gallery", pipeline.engine, settings.images, lambda d, n: progress("gallery", d, n)

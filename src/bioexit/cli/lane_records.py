@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from bioexit.cli._base import JsonOption, cli_settings, emit, out, progress_bars, run
-from bioexit.cli.lane import lane_app
+from bioexit.cli.lane import lane_app, simulation
 
 
 @lane_app.command("enrol")
@@ -100,32 +100,16 @@ def lane_session(
 
     def action() -> None:
         from bioexit.bench.session import SessionVehicle, run_session
-        from bioexit.engine import build_detector
-        from bioexit.errors import ConfigError
         from bioexit.lane.pipeline import build_pipeline
         from bioexit.lane.store import ResultStore
-        from bioexit.lanesim.writer import simulate_lane
         from bioexit.records.store import RecordsStore
         from bioexit.settings import RecordsConfig
 
-        if difficulty not in ("easy", "hard"):
-            raise ConfigError("unknown difficulty", expected="easy or hard", got=difficulty)
         configured = cli_settings()
         # Self-contained: the session never writes into the configured records.
         settings = configured.model_copy(update={"records": RecordsConfig(data_dir=out_dir / "records")})
-        sim_dir = out_dir / f"sim-{difficulty}-{seed}-{vehicles}"
-        if not (sim_dir / "simulation.json").is_file():
-            with progress_bars(not as_json) as progress:
-                simulate_lane(
-                    faces,
-                    sim_dir,
-                    vehicles=vehicles,
-                    seed=seed,
-                    difficulty="easy" if difficulty == "easy" else "hard",
-                    detector=build_detector(settings.detector),
-                    limits=settings.images,
-                    progress=progress,
-                )
+        with progress_bars(not as_json) as progress:
+            sim_dir = simulation(faces, out_dir, vehicles, seed, difficulty, settings, progress)
 
         def show(v: SessionVehicle) -> None:
             if as_json:

@@ -311,6 +311,42 @@ async def _portrait_problem(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _keep(
+    runtime: Runtime,
+    principal: Principal,
+    portrait: EnrolledPortrait,
+    *,
+    traveller_id: str,
+    kind: DocumentKind,
+    number: str,
+    issuing_state: str | None,
+    expiry_date: date | None,
+    source: Literal["data-page", "photo"],
+) -> EnrolledDocument:
+    """File an enrolled document: number sealed, template and photo, audited as the caller's."""
+    document_id = await asyncio.to_thread(
+        runtime.store.add_document,
+        traveller_id,
+        kind,
+        number,
+        issuing_state=issuing_state,
+        expiry_date=expiry_date,
+        template=portrait.template,
+        photo=_jpeg(portrait.crop),
+        actor=principal.subject,
+        role=_role(principal),
+    )
+    return EnrolledDocument(
+        document_id=document_id,
+        traveller_id=traveller_id,
+        kind=kind.value,
+        issuing_state=issuing_state,
+        expiry_date=expiry_date,
+        source=source,
+        portrait=portrait.report(),
+    )
+
+
 async def _work(runtime: Runtime, job: Callable[[], T]) -> T:
     """CPU work on the bounded pool: 503 with Retry-After when it is full."""
     return await runtime.workers.run(job, runtime.settings.service.decision_timeout_seconds)
@@ -360,26 +396,16 @@ def add_records_routes(app: FastAPI) -> None:
             return _usable(enrol_data_page(page, runtime.pipeline().engine))
 
         portrait = await _work(runtime, enrol)
-        document_id = await asyncio.to_thread(
-            runtime.store.add_document,
-            traveller_id,
-            zone.kind,
-            zone.document_number,
-            issuing_state=zone.issuing_state,
-            expiry_date=zone.expiry_date,
-            template=portrait.template,
-            photo=_jpeg(portrait.crop),
-            actor=principal.subject,
-            role=_role(principal),
-        )
-        return EnrolledDocument(
-            document_id=document_id,
+        return await _keep(
+            runtime,
+            principal,
+            portrait,
             traveller_id=traveller_id,
-            kind=zone.kind.value,
+            kind=zone.kind,
+            number=zone.document_number,
             issuing_state=zone.issuing_state,
             expiry_date=zone.expiry_date,
             source="data-page",
-            portrait=portrait.report(),
         )
 
     @app.post(
@@ -407,26 +433,16 @@ def add_records_routes(app: FastAPI) -> None:
             return _usable(enrol_chip(data, runtime.pipeline().engine, limits=runtime.settings.images))
 
         portrait = await _work(runtime, enrol)
-        document_id = await asyncio.to_thread(
-            runtime.store.add_document,
-            traveller_id,
-            kind,
-            fields.number,
-            issuing_state=fields.issuing_state,
-            expiry_date=fields.expiry_date,
-            template=portrait.template,
-            photo=_jpeg(portrait.crop),
-            actor=principal.subject,
-            role=_role(principal),
-        )
-        return EnrolledDocument(
-            document_id=document_id,
+        return await _keep(
+            runtime,
+            principal,
+            portrait,
             traveller_id=traveller_id,
-            kind=kind.value,
+            kind=kind,
+            number=fields.number,
             issuing_state=fields.issuing_state,
             expiry_date=fields.expiry_date,
             source="photo",
-            portrait=portrait.report(),
         )
 
     @app.delete(
