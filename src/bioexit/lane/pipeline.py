@@ -109,8 +109,9 @@ def observe(
     """Detect (in ``region`` if given) and assess every face of one frame; templates come later."""
     assert frame.image is not None
     observations = []
-    for detection in _detect(frame.image, region, pipeline):
-        quality = assess(frame.image, detection)
+    detections = _detect(frame.image, region, pipeline)
+    for detection in detections:
+        quality = assess(frame.image, detection, detections)  # the others: for head_overlap
         observations.append(
             Observation(
                 frame.index,

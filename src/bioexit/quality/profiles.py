@@ -172,7 +172,7 @@ def validate(quality: FaceQuality, profile: QualityProfile = DEFAULT_PROFILE) ->
 # stayed well under 1 % (0.50 %, 201 captures). On the odd-numbered vehicles it gives FNMR 1.6 %
 # (192 captures; v0 4.9 % on 102) and every occupant captured in 27 % of vehicles (v0 23 %).
 # docs/quality-calibration.md has the figures on the current geometry. It leaves head_overlap
-# open, because the lane pipeline does not yet pass a frame's other faces to assess().
+# open: it was calibrated before the lane pipeline passed a frame's other faces to assess().
 LANE_V1_CANDIDATE = QualityProfile(
     **{
         **{f.name: getattr(DEFAULT_PROFILE, f.name) for f in fields(DEFAULT_PROFILE)},
