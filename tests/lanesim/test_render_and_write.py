@@ -16,7 +16,7 @@ from bioexit.imaging import read_image
 from bioexit.lanesim import HARD, PARAMETER_NAMES
 from bioexit.lanesim.render import render_frame
 from bioexit.lanesim.scene import plan_vehicle
-from bioexit.lanesim.writer import load_cast, simulate_lane
+from bioexit.lanesim.writer import load_cast, simulate_lane, simulated_vehicles
 from bioexit.settings import ImageLimits
 from tests.lanesim.synthetic import drawn_face_detector, synthetic_folder
 
@@ -43,12 +43,8 @@ def simulated(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _encounters(out: Path) -> list[Path]:
-    return sorted(p for p in out.iterdir() if (p / "encounter.json").is_file())
-
-
 def test_every_encounter_validates_and_names_existing_frames(simulated: Path) -> None:
-    encounters = _encounters(simulated)
+    encounters = simulated_vehicles(simulated)
     assert len(encounters) == 6
     for folder in encounters:
         encounter = parse_encounter((folder / "encounter.json").read_text(encoding="utf-8"))
@@ -60,7 +56,7 @@ def test_every_encounter_validates_and_names_existing_frames(simulated: Path) ->
 
 
 def test_truth_boxes_lie_inside_frames_and_faces_grow_as_the_vehicle_nears(simulated: Path) -> None:
-    for folder in _encounters(simulated):
+    for folder in simulated_vehicles(simulated):
         truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
         assert truth["difficulty"] == "hard"
         assert 1 <= truth["occupant_count"] == len(truth["occupants"]) <= 7
@@ -99,7 +95,7 @@ def test_gallery_holds_set_aside_photos_that_never_appear_as_probes(folder: Path
     documents = {str(p) for p in cast.document_photos.values()}
     probes = {str(folder / s.key) for s in cast.sources}
     assert documents and not documents & probes
-    for encounter in _encounters(simulated):
+    for encounter in simulated_vehicles(simulated):
         truth = json.loads((encounter / "truth.json").read_text(encoding="utf-8"))
         for occupant in truth["occupants"]:
             assert str(folder / occupant["probe_photo"]) not in documents
@@ -164,3 +160,9 @@ def test_the_doc_describes_every_parameter() -> None:
     doc = (ROOT / "docs" / "lane-simulator.md").read_text(encoding="utf-8")
     missing = [name for name in PARAMETER_NAMES if f"`{name}`" not in doc]
     assert missing == []
+
+
+def test_a_folder_without_vehicles_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "gallery").mkdir()
+    with pytest.raises(DataError, match="no simulated vehicles"):
+        simulated_vehicles(tmp_path)

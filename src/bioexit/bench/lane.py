@@ -37,11 +37,11 @@ from bioexit.lane.frames import FrameInput, read_encounter, read_frames
 from bioexit.lane.gallery import LaneGallery
 from bioexit.lane.pipeline import LanePipeline, analyse
 from bioexit.lane.result import VehicleResult
+from bioexit.lanesim.writer import TRUTH_FILE, simulated_vehicles
 from bioexit.settings import Settings
 
 BoxTuple = tuple[float, float, float, float]
 Progress = Callable[[str, int, int], None]
-TRUTH_FILE = "truth.json"
 SYSTEMS = ("lane", "single_shot", "face_recognition")
 
 
@@ -348,11 +348,7 @@ def run_lane_bench(
     limit: int | None = None,
 ) -> dict[str, Any]:
     """Score every simulated vehicle under ``sim_dir`` with the lane pipeline and the baselines."""
-    folders = sorted(p.parent for p in sim_dir.glob(f"*/{TRUTH_FILE}"))[:limit]
-    if not folders:
-        raise DataError(
-            "no simulated vehicles", expected=f"folders with {TRUTH_FILE} in {sim_dir}", got="none"
-        )
+    folders = simulated_vehicles(sim_dir)[:limit]
     documents = {subject: entry for entry, subject in gallery.subjects.items()}
     tallies = {"lane": Tally(), **{name: Tally() for name in baselines}}
     unavailable = {name: why for name, why in baselines.items() if isinstance(why, str)}

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from bioexit.encounters import Encounter
-from bioexit.errors import ConfigError, DataError
+from bioexit.errors import ConfigError
 from bioexit.lane.frames import read_encounter
+from bioexit.lanesim.writer import simulated_vehicles
 from bioexit.settings import Settings
 
 LOOPBACK = "127.0.0.1"
@@ -58,9 +59,7 @@ class Sent:
 
 def load_vehicles(simulation: Path) -> list[Vehicle]:
     """Every simulated vehicle folder, read once into memory (the generator sends from memory)."""
-    folders = sorted(p for p in simulation.iterdir() if (p / "encounter.json").is_file())
-    if not folders:
-        raise DataError("no simulated vehicles", expected="folders with encounter.json", got=str(simulation))
+    folders = simulated_vehicles(simulation)
     vehicles = []
     for folder in folders:
         encounter = read_encounter(folder)

@@ -15,13 +15,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bioexit.bench.lane import TRUTH_FILE, Tally, read_truth, system_run
-from bioexit.errors import DataError
+from bioexit.bench.lane import Tally, read_truth, system_run
 from bioexit.lane.frames import read_encounter
 from bioexit.lane.gallery import LaneGallery
 from bioexit.lane.pipeline import LanePipeline
 from bioexit.lane.recording import enrol_gallery, process_and_record_folder
 from bioexit.lane.store import ResultStore
+from bioexit.lanesim.writer import simulated_vehicles
 from bioexit.records.store import RecordsStore
 from bioexit.settings import Settings
 
@@ -64,11 +64,7 @@ def run_session(
     on_vehicle: Callable[[SessionVehicle], None] | None = None,
 ) -> dict[str, Any]:
     """Enrol ``sim_dir/gallery``, record every simulated vehicle in order, and report."""
-    folders = sorted(p.parent for p in sim_dir.glob(f"*/{TRUTH_FILE}"))
-    if not folders:
-        raise DataError(
-            "no simulated vehicles", expected=f"folders with {TRUTH_FILE} in {sim_dir}", got="none"
-        )
+    folders = simulated_vehicles(sim_dir)
     enrolled = enrol_gallery(sim_dir / "gallery", store, pipeline.engine, settings)
     tally = Tally()
     unscored = LaneGallery(pipeline.engine.embedder.info)  # templates are not scored here

@@ -158,6 +158,14 @@ def _jpeg(image: RGBImage, quality: int) -> bytes:
     return bytes(data.tobytes())
 
 
+def simulated_vehicles(out: Path) -> list[Path]:
+    """The vehicle folders of the simulation in ``out``, in encounter order."""
+    folders = sorted(p.parent for p in out.glob(f"*/{TRUTH_FILE}"))
+    if not folders:
+        raise DataError("no simulated vehicles", expected=f"folders with {TRUTH_FILE} in {out}", got="none")
+    return folders
+
+
 def write_gallery(out: Path, cast: Cast, limits: ImageLimits) -> dict[str, Any]:
     folder = out / GALLERY_DIR / "photos"
     folder.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from bioexit.encounters import Encounter
 from bioexit.errors import BioexitError, ConfigError
 from bioexit.lane.frames import read_encounter, read_frames
 from bioexit.lane.recording import enrol_gallery
-from bioexit.lanesim.writer import PORT, load_cast, write_simulation
+from bioexit.lanesim.writer import PORT, load_cast, simulated_vehicles, write_simulation
 from bioexit.service.auth import Role
 from bioexit.service.credentials import Authenticator
 from bioexit.service.runtime import Runtime
@@ -41,7 +41,7 @@ def prepare_demo_lane(runtime: Runtime, faces: Path, folder: Path, vehicles: int
             cast, folder, vehicles=vehicles, seed=seed, difficulty="hard", limits=runtime.settings.images
         )
     enrol_gallery(folder / "gallery", runtime.store, runtime.pipeline().engine, runtime.settings)
-    return sorted(p for p in folder.iterdir() if (p / "encounter.json").is_file())
+    return simulated_vehicles(folder)
 
 
 def create_demo_accounts(runtime: Runtime, authenticator: Authenticator) -> dict[str, str]:
