@@ -161,3 +161,12 @@ def test_moving_the_windshield_camera_changes_nothing_else_about_a_vehicle() -> 
         assert a.occupants == b.occupants and a.distractors == b.distractors and a.frames == b.frames
         assert a.cameras[0].origin != b.cameras[0].origin
         assert a.cameras[1:] == b.cameras[1:]
+
+
+def test_a_difficulty_is_easy_or_hard() -> None:
+    from bioexit.errors import ConfigError
+    from bioexit.lanesim.params import difficulty_named
+
+    assert difficulty_named("easy") == "easy" and difficulty_named("hard") == "hard"
+    with pytest.raises(ConfigError, match="easy or hard"):
+        difficulty_named("Hard")

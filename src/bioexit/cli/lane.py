@@ -33,10 +33,10 @@ def simulate(
 
     def action() -> None:
         from bioexit.engine import build_detector
+        from bioexit.lanesim.params import difficulty_named
         from bioexit.lanesim.writer import simulate_lane
 
-        if difficulty not in ("easy", "hard"):
-            raise ConfigError("unknown difficulty", expected="easy or hard", got=difficulty)
+        level = difficulty_named(difficulty)
         settings = cli_settings()
         with progress_bars(not as_json) as progress:
             result = simulate_lane(
@@ -44,7 +44,7 @@ def simulate(
                 out_dir,
                 vehicles=vehicles,
                 seed=seed,
-                difficulty="easy" if difficulty == "easy" else "hard",
+                difficulty=level,
                 detector=build_detector(settings.detector),
                 limits=settings.images,
                 progress=progress,
@@ -126,7 +126,6 @@ def lane_schema(
 
     def action() -> None:
         from bioexit.encounters import encounter_json_schema
-        from bioexit.errors import ConfigError
         from bioexit.lane.result import result_json_schema
 
         schemas = {"encounter": encounter_json_schema, "result": result_json_schema}
@@ -148,18 +147,18 @@ def simulation(
 ) -> Path:
     """OUT/sim-<difficulty>-<seed>-<vehicles>, simulated unless it is already there."""
     from bioexit.engine import build_detector
+    from bioexit.lanesim.params import difficulty_named
     from bioexit.lanesim.writer import simulate_lane
 
-    if difficulty not in ("easy", "hard"):
-        raise ConfigError("unknown difficulty", expected="easy or hard", got=difficulty)
-    sim_dir = out_dir / f"sim-{difficulty}-{seed}-{vehicles}"
+    level = difficulty_named(difficulty)
+    sim_dir = out_dir / f"sim-{level}-{seed}-{vehicles}"
     if not (sim_dir / "simulation.json").is_file():
         simulate_lane(
             faces,
             sim_dir,
             vehicles=vehicles,
             seed=seed,
-            difficulty="easy" if difficulty == "easy" else "hard",
+            difficulty=level,
             detector=build_detector(settings.detector),
             limits=settings.images,
             progress=progress,

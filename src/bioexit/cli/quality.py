@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -27,13 +27,11 @@ def bench_quality(
     def action() -> None:
         from bioexit.bench.quality import QualityBenchOptions, run_quality_bench
         from bioexit.engine import FaceEngine, build_matcher
-        from bioexit.errors import ConfigError
+        from bioexit.lanesim.params import difficulty_named
         from bioexit.lanesim.writer import simulate_lane
         from bioexit.quality import DEFAULT_PROFILE
 
-        if difficulty not in ("easy", "hard"):
-            raise ConfigError("unknown difficulty", expected="easy or hard", got=difficulty)
-        level: Literal["easy", "hard"] = "easy" if difficulty == "easy" else "hard"
+        level = difficulty_named(difficulty)
         settings = cli_settings()
         engine = FaceEngine.from_settings(settings)
         options = QualityBenchOptions(vehicles=vehicles, seed=seed, difficulty=level)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from bioexit.errors import ConfigError
+
 Difficulty = Literal["easy", "hard"]
 Range = tuple[float, float]
 
@@ -138,6 +140,15 @@ HARD = LaneSimParams(
     document_count_error_probability=0.3,
 )
 """The full model: tinted glass, glare, blur, noise, night, heavy JPEG, hats, sunglasses, distractors."""
+
+
+def difficulty_named(name: str) -> Difficulty:
+    """A difficulty given as text (a command's option), or ConfigError."""
+    if name == "easy":
+        return "easy"
+    if name == "hard":
+        return "hard"
+    raise ConfigError("unknown difficulty", expected="easy or hard", got=name)
 
 
 def params_for(difficulty: Difficulty) -> LaneSimParams:
