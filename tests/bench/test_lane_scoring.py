@@ -61,6 +61,29 @@ def test_tally_counts_captures_confirmations_and_distractors() -> None:
     assert report["by_degradation"]["hat"] == {"occupants": 1, "captured_rate": 0.0}
     assert report["fnmr_at_fmr_0.001"] == 0.0  # occupant 0's template matches its own document
     assert report["seconds_per_vehicle"] == {"p50": 0.5, "p95": 0.5}
+    assert report["seconds_per_vehicle_by_frames"] == {"1-6": {"vehicles": 1, "p50": 0.5, "p95": 0.5}}
+    assert report["all_occupants_confirmed_rate"] == 0.0
+    assert report["eyes_visible"] == {"vehicles": 1, "all_occupants_captured_rate": 0.0}
+
+
+def test_a_vehicle_is_all_confirmed_only_with_every_occupant_right_and_nothing_false() -> None:
+    refs = gallery(3)
+    documents = {subject: entry for entry, subject in refs.subjects.items()}
+    boxes = [("person-0", (102, 102, 148, 158)), ("person-1", (301, 99, 349, 161))]
+    right = [Predicted([(0, b)], [(0, b)], "confirmed", who, template(k)) for k, (who, b) in enumerate(boxes)]
+    on_poster = (805, 55, 855, 115)
+    poster = Predicted([(0, on_poster)], [(0, on_poster)], "confirmed", "person-2", template(2))
+    tally = Tally()
+    tally.add(_truth(), SystemRun(right, 0.2, 2), refs, documents)
+    tally.add(_truth(), SystemRun([*right, poster], 0.4, 3), refs, documents)  # one false confirmation
+    tally.add(_truth(), SystemRun(right[:1], 0.3, 1), refs, documents)  # occupant 1 missed
+    shades = _truth()
+    shades.occupants[1]["sunglasses"] = True
+    tally.add(shades, SystemRun(right[:1], 0.3, 1), refs, documents)  # not counted under eyes_visible
+    report = tally.report(threshold_1e3=0.5)
+    assert report["all_occupants_confirmed_rate"] == 0.25
+    assert report["all_occupants_captured_rate"] == 0.5
+    assert report["eyes_visible"] == {"vehicles": 3, "all_occupants_captured_rate": round(2 / 3, 4)}
 
 
 def test_a_box_shows_the_visible_face_not_one_hidden_behind_it() -> None:

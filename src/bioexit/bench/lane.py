@@ -6,6 +6,11 @@ template used to match. Scoring then links each predicted occupant to the truth 
 cover most (centre inside the truth box grown by a quarter, most frames win), and counts:
 
 * an occupant is **captured** when a capture box of some predicted occupant lies on it;
+  ``all_occupants_captured_rate`` is the field metric (every occupant of the vehicle captured),
+  also given over the vehicles where nobody wears sunglasses (``eyes_visible``: the profile
+  requires visible eyes, so a vehicle with sunglasses throughout can never be fully captured);
+* ``all_occupants_confirmed_rate``: vehicles whose every occupant is confirmed as the right person,
+  with no false confirmation: what a lane clears without an officer;
 * a **false confirmation** is a confirmed predicted occupant whose identity is not the person
   under its boxes (a distractor's face, or another occupant's), or that covers no face at all;
 * a **distractor accepted** is a distractor of the truth that some predicted occupant covers;
@@ -15,6 +20,8 @@ cover most (centre inside the truth box grown by a quarter, most frames win), an
   enrolled, and every enrolled one searched with its own entries left out) so that at most
   0.3 % of them return a candidate; TIR is the share of mated searches whose best candidate is
   the right person at or above it.
+* **Seconds per vehicle**, decoding included, p50 and p95, also by the vehicle's frame count
+  (``seconds_per_vehicle_by_frames``: 1–6, 7–12, 13–24 frames).
 """
 
 from __future__ import annotations
@@ -172,6 +179,9 @@ def label_of(truth: VehicleTruth, predicted: Predicted) -> tuple[str, int] | Non
 class Tally:
     vehicles: int = 0
     all_captured: int = 0
+    all_confirmed: int = 0
+    eyes_visible: int = 0  # vehicles where nobody wears sunglasses
+    all_captured_eyes_visible: int = 0
     count_correct: int = 0
     occupants: int = 0
     captured: int = 0
@@ -183,6 +193,7 @@ class Tally:
     by_row: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     by_degradation: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     seconds: list[float] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)  # per vehicle, beside seconds
     genuine: list[float] = field(default_factory=list)
     mated: list[tuple[bool, float]] = field(default_factory=list)  # (top-1 right, its score)
     non_mated: list[float] = field(default_factory=list)
@@ -192,6 +203,7 @@ class Tally:
     ) -> None:
         self.vehicles += 1
         self.seconds.append(run.seconds)
+        self.frames.append(len(truth.frames))
         self.count_correct += run.occupant_count == len(truth.occupants)
         labels = [label_of(truth, p) for p in run.predicted]
         captured: set[int] = set()
@@ -201,6 +213,8 @@ class Tally:
                 if label is not None and label[0] == "occupant":
                     captured.add(label[1])
         person = {o["index"]: o["person_id"] for o in truth.occupants}
+        confirmed: set[int] = set()
+        wrong = 0
         for p, label in zip(run.predicted, labels, strict=True):
             if label is None:
                 self.phantom_occupants += 1
@@ -210,8 +224,11 @@ class Tally:
             matched = face_under(truth, *p.captures[0]) if p.captures else None
             if matched is not None and matched[0] == "occupant" and person[matched[1]] == p.identity:
                 self.confirmed_right += 1
+                confirmed.add(matched[1])
             else:
-                self.false_confirmations += 1
+                wrong += 1
+        self.false_confirmations += wrong
+        self.all_confirmed += not wrong and len(confirmed) == len(truth.occupants)
         taken = {label for label in labels if label is not None and label[0] != "occupant"}
         for d in truth.distractors:
             self.distractors[d["kind"]] += 1
@@ -219,6 +236,9 @@ class Tally:
         self.occupants += len(truth.occupants)
         self.captured += len(captured)
         self.all_captured += len(captured) == len(truth.occupants)
+        if not any(o.get("sunglasses") for o in truth.occupants):
+            self.eyes_visible += 1
+            self.all_captured_eyes_visible += len(captured) == len(truth.occupants)
         for o in truth.occupants:
             got = o["index"] in captured
             self.by_row[o["row"]][0] += 1
@@ -257,9 +277,27 @@ class Tally:
         fnmr = None if not self.genuine else round(float(np.mean(np.array(self.genuine) < threshold_1e3)), 4)
         total_distractors = sum(self.distractors.values())
         seconds = np.array(self.seconds or [0.0])
+
+        def percentiles(values: np.ndarray) -> dict[str, float]:
+            return {
+                "p50": round(float(np.percentile(values, 50)), 4),
+                "p95": round(float(np.percentile(values, 95)), 4),
+            }
+
+        frames = np.array(self.frames or [0])
+        by_frames = {}
+        for name, low, high in (("1-6", 1, 6), ("7-12", 7, 12), ("13-24", 13, 24)):
+            within = seconds[(frames >= low) & (frames <= high)]
+            if within.size:
+                by_frames[name] = {"vehicles": int(within.size), **percentiles(within)}
         return {
             "vehicles": self.vehicles,
             "all_occupants_captured_rate": rate(self.all_captured, self.vehicles),
+            "all_occupants_confirmed_rate": rate(self.all_confirmed, self.vehicles),
+            "eyes_visible": {
+                "vehicles": self.eyes_visible,
+                "all_occupants_captured_rate": rate(self.all_captured_eyes_visible, self.eyes_visible),
+            },
             "occupant_fta_rate": rate(self.occupants - self.captured, self.occupants),
             "occupant_count_accuracy": rate(self.count_correct, self.vehicles),
             "false_confirmations": self.false_confirmations,
@@ -276,10 +314,8 @@ class Tally:
                 "non_mated": len(self.non_mated),
                 "genuine": len(self.genuine),
             },
-            "seconds_per_vehicle": {
-                "p50": round(float(np.percentile(seconds, 50)), 4),
-                "p95": round(float(np.percentile(seconds, 95)), 4),
-            },
+            "seconds_per_vehicle": percentiles(seconds),
+            "seconds_per_vehicle_by_frames": by_frames,
             "occupants": self.occupants,
             "by_row": {
                 str(r): {"occupants": n, "captured_rate": rate(c, n)}

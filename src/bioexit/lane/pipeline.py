@@ -134,16 +134,33 @@ STILL_SIZE = 16
 the noise and JPEG faults that differ between frames)."""
 
 
-def _grey_patch(image: RGBImage, detection: Detection, grow: float) -> npt.NDArray[np.uint8] | None:
+def _still_window(
+    image: RGBImage, detection: Detection
+) -> tuple[npt.NDArray[np.uint8], tuple[int, int, int, int]] | None:
+    """The face's neighbourhood in grey, scaled so that the face box is :data:`STILL_SIZE` wide,
+    and where the face box lies in it (x, y, width, height).
+
+    The window's crop and scale depend on the box only, so the windows of one box in every frame
+    of a camera share one sampling grid: a patch that did not move is found again exactly (a
+    template resampled on its own grid would be off by a fraction of a sample, which costs a
+    small patch much of its correlation).
+    """
     width, height = max(detection.width, 1.0), max(detection.height, 1.0)
-    x1, y1 = int(max(detection.x1 - grow * width, 0)), int(max(detection.y1 - grow * height, 0))
-    x2 = int(min(detection.x2 + grow * width, image.shape[1]))
-    y2 = int(min(detection.y2 + grow * height, image.shape[0]))
-    if x2 - x1 < 4 or y2 - y1 < 4:
+    x1 = int(max(detection.x1 - STILL_SEARCH * width, 0))
+    y1 = int(max(detection.y1 - STILL_SEARCH * height, 0))
+    x2 = int(min(detection.x2 + STILL_SEARCH * width, image.shape[1]))
+    y2 = int(min(detection.y2 + STILL_SEARCH * height, image.shape[0]))
+    sx, sy = STILL_SIZE / width, STILL_SIZE / height
+    size = (round((x2 - x1) * sx), round((y2 - y1) * sy))
+    # The face box on that grid, cut where it runs off the frame.
+    fx, fy = round((detection.x1 - x1) * sx), round((detection.y1 - y1) * sy)
+    fx1, fy1 = max(fx, 0), max(fy, 0)
+    fx2, fy2 = min(fx + STILL_SIZE, size[0]), min(fy + STILL_SIZE, size[1])
+    if fx2 - fx1 < 4 or fy2 - fy1 < 4:
         return None
-    size = (max(round((x2 - x1) * STILL_SIZE / width), 1), max(round((y2 - y1) * STILL_SIZE / height), 1))
+    face = (fx1, fy1, fx2 - fx1, fy2 - fy1)
     grey = cv2.cvtColor(np.ascontiguousarray(image[y1:y2, x1:x2]), cv2.COLOR_RGB2GRAY)
-    return np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.uint8)
+    return np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.uint8), face
 
 
 def _stillness(cameras: dict[str, list[FrameInput]]) -> Stillness:
@@ -153,15 +170,19 @@ def _stillness(cameras: dict[str, list[FrameInput]]) -> Stillness:
         own = cameras.get(o.camera_id, [])
         if not 0 <= o.step < len(own) or own[o.step].image is None:
             return None
-        template = _grey_patch(own[o.step].image, o.detection, 0.0)  # type: ignore[arg-type]
+        here = _still_window(own[o.step].image, o.detection)  # type: ignore[arg-type]
+        if here is None:
+            return None
+        window, (x, y, w, h) = here
+        template = window[y : y + h, x : x + w]
         best = None
         for step, frame in enumerate(own):
-            if abs(step - o.step) < 2 or frame.image is None or template is None:
+            if abs(step - o.step) < 2 or frame.image is None:
                 continue
-            window = _grey_patch(frame.image, o.detection, STILL_SEARCH)
-            if window is None or window.shape[0] < template.shape[0] or window.shape[1] < template.shape[1]:
+            there = _still_window(frame.image, o.detection)
+            if there is None:
                 continue
-            match = float(cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED).max())
+            match = float(cv2.matchTemplate(there[0], template, cv2.TM_CCOEFF_NORMED).max())
             best = match if best is None else max(best, match)
         return best
 
