@@ -28,6 +28,7 @@ from bioexit.settings import Settings
 REPORTED = (
     "vehicles",
     "all_occupants_captured_rate",
+    "all_occupants_confirmed_rate",
     "occupant_fta_rate",
     "occupant_count_accuracy",
     "false_confirmations",

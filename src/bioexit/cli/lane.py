@@ -224,6 +224,7 @@ def bench_lane(
             keys = (
                 "vehicles",
                 "all_occupants_captured_rate",
+                "all_occupants_confirmed_rate",
                 "occupant_fta_rate",
                 "occupant_count_accuracy",
                 "false_confirmations",
