@@ -455,14 +455,15 @@ frames at least two steps away (best normalised cross-correlation; None: no such
 
 def _is_still(track: Track, stillness: Stillness, rules: LaneRules) -> str | None:
     obs = sorted(track.observations, key=lambda o: o.step)
-    found = [v for v in map(stillness, obs) if v is not None]
-    if found and max(found) >= rules.still_exact:
-        return f"found again unchanged at its size and place two or more frames away (match {max(found):.2f})"
+    found = [stillness(o) for o in obs]
+    best = max((v for v in found if v is not None), default=None)
+    if best is not None and best >= rules.still_exact:
+        return f"found again unchanged at its size and place two or more frames away (match {best:.2f})"
     rate = _growth_rate(obs)
     if rate is not None and rate >= rules.vehicle_growth:
         return None  # it approaches: on the vehicle
-    sample = obs if len(obs) <= 3 else [obs[0], obs[len(obs) // 2], obs[-1]]
-    known = [v for v in map(stillness, sample) if v is not None]
+    sample = found if len(found) <= 3 else [found[0], found[len(found) // 2], found[-1]]
+    known = [v for v in sample if v is not None]
     if not known:
         return None
     match = float(np.median(known))
