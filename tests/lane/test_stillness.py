@@ -58,3 +58,13 @@ def test_a_swaying_bystander_is_still_and_a_face_on_the_approaching_vehicle_is_n
     assert still(observation(0, *bystander[0], camera="other")) is None
     two = _stillness({"cam": frames[:2]})
     assert two(observation(0, *bystander[0])) is None
+
+
+def test_a_frame_of_another_size_is_passed_over() -> None:
+    frames, bystander, _, poster = _scene(5)
+    small = frames[3]
+    # Cut just right of the poster's left edge: its window there is narrower than its template.
+    frames[3] = FrameInput(small.index, small.ref, np.ascontiguousarray(small.image[:, :181]), None)
+    still = _stillness({"cam": frames})
+    assert (s := still(observation(0, *poster))) is not None and s >= 0.97
+    assert still(observation(1, *bystander[1])) is not None

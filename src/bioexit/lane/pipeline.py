@@ -180,8 +180,8 @@ def _stillness(cameras: dict[str, list[FrameInput]]) -> Stillness:
             if abs(step - o.step) < 2 or frame.image is None:
                 continue
             there = _still_window(frame.image, o.detection)
-            if there is None:
-                continue
+            if there is None or there[0].shape[0] < h or there[0].shape[1] < w:
+                continue  # a frame of another size cut the window short
             match = float(cv2.matchTemplate(there[0], template, cv2.TM_CCOEFF_NORMED).max())
             best = match if best is None else max(best, match)
         return best
