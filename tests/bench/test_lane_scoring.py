@@ -77,13 +77,15 @@ def test_a_vehicle_is_all_confirmed_only_with_every_occupant_right_and_nothing_f
     tally.add(_truth(), SystemRun(right, 0.2, 2), refs, documents)
     tally.add(_truth(), SystemRun([*right, poster], 0.4, 3), refs, documents)  # one false confirmation
     tally.add(_truth(), SystemRun(right[:1], 0.3, 1), refs, documents)  # occupant 1 missed
+    duplicate = Predicted([(0, (103, 101, 147, 157))], [], "not_captured", None, None)
+    tally.add(_truth(), SystemRun([*right, duplicate], 0.3, 3), refs, documents)  # left for an officer
     shades = _truth()
     shades.occupants[1]["sunglasses"] = True
     tally.add(shades, SystemRun(right[:1], 0.3, 1), refs, documents)  # not counted under eyes_visible
     report = tally.report(threshold_1e3=0.5)
-    assert report["all_occupants_confirmed_rate"] == 0.25
-    assert report["all_occupants_captured_rate"] == 0.5
-    assert report["eyes_visible"] == {"vehicles": 3, "all_occupants_captured_rate": round(2 / 3, 4)}
+    assert report["all_occupants_confirmed_rate"] == 0.2
+    assert report["all_occupants_captured_rate"] == 0.6
+    assert report["eyes_visible"] == {"vehicles": 4, "all_occupants_captured_rate": 0.75}
 
 
 def test_a_box_shows_the_visible_face_not_one_hidden_behind_it() -> None:

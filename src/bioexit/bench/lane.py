@@ -9,8 +9,9 @@ cover most (centre inside the truth box grown by a quarter, most frames win), an
   ``all_occupants_captured_rate`` is the field metric (every occupant of the vehicle captured),
   also given over the vehicles where nobody wears sunglasses (``eyes_visible``: the profile
   requires visible eyes, so a vehicle with sunglasses throughout can never be fully captured);
-* ``all_occupants_confirmed_rate``: vehicles whose every occupant is confirmed as the right person,
-  with no false confirmation: what a lane clears without an officer;
+* ``all_occupants_confirmed_rate``: vehicles the lane clears without an officer, rightly: every
+  occupant confirmed as the right person, and nothing else found (no false confirmation, no
+  duplicate or distractor left for an officer);
 * a **false confirmation** is a confirmed predicted occupant whose identity is not the person
   under its boxes (a distractor's face, or another occupant's), or that covers no face at all;
 * a **distractor accepted** is a distractor of the truth that some predicted occupant covers;
@@ -228,7 +229,8 @@ class Tally:
             else:
                 wrong += 1
         self.false_confirmations += wrong
-        self.all_confirmed += not wrong and len(confirmed) == len(truth.occupants)
+        cleared = all(p.status == "confirmed" for p in run.predicted)  # nothing left for an officer
+        self.all_confirmed += cleared and not wrong and len(confirmed) == len(truth.occupants)
         taken = {label for label in labels if label is not None and label[0] != "occupant"}
         for d in truth.distractors:
             self.distractors[d["kind"]] += 1

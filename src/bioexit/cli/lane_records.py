@@ -133,6 +133,7 @@ def lane_session(
                 "vehicles",
                 "all_occupants_captured_rate",
                 "all_confirmed_rate",
+                "all_occupants_confirmed_rate",
                 "occupant_count_accuracy",
                 "false_confirmations",
                 "distractors_accepted_rate",
