@@ -66,7 +66,7 @@ def test_tally_counts_captures_confirmations_and_distractors() -> None:
     assert report["eyes_visible"] == {"vehicles": 1, "all_occupants_captured_rate": 0.0}
 
 
-def test_a_vehicle_is_all_confirmed_only_with_every_occupant_right_and_nothing_false() -> None:
+def test_a_vehicle_is_cleared_only_with_every_occupant_right_and_nothing_else_found() -> None:
     refs = gallery(3)
     documents = {subject: entry for entry, subject in refs.subjects.items()}
     boxes = [("person-0", (102, 102, 148, 158)), ("person-1", (301, 99, 349, 161))]
