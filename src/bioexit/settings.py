@@ -314,8 +314,10 @@ class LaneConfig(_Strict):
         "gain from more threads per frame, frames side by side do)",
     )
     link_fmr: float = Field(1e-3, description="false-match rate of the score that joins tracks of one person")
-    quality_profile: Literal["bioexit-lane-v0", "bioexit-lane-v1-candidate"] = Field(
-        "bioexit-lane-v0", description="the quality profile captures must pass (bioexit.quality.PROFILES)"
+    quality_profile: Literal["bioexit-lane-v0", "bioexit-lane-v1"] | None = Field(
+        None,
+        description="the quality profile captures must pass (bioexit.quality.PROFILES); None: "
+        "bioexit-lane-v1 with the mtcnn detector (it limits MTCNN's confidence), bioexit-lane-v0 with others",
     )
     results_dir: Path = Field(
         Path("lane-results"), description="where results are stored, one per encounter id"

@@ -180,3 +180,15 @@ def test_cli_process_prints_json_and_stores(tmp_path: Path, lane_dirs: Path) -> 
     missing = runner.invoke(app, ["lane", "process", str(tmp_path / "nowhere"), "--gallery", str(tmp_path)])
     assert missing.exit_code == 2
     assert "EncounterFormatError" in missing.output
+
+
+def test_the_lane_profile_follows_the_detector_whose_confidence_it_limits() -> None:
+    from bioexit.errors import ConfigError
+    from bioexit.quality import LANE_V0, LANE_V1
+
+    assert build_pipeline(load_settings()).profile is LANE_V1
+    # v1's limit is on MTCNN's confidence: another detector's scores are on another scale.
+    assert build_pipeline(load_settings(detector={"kind": "dlib-hog"})).profile is LANE_V0
+    mismatched = load_settings(detector={"kind": "dlib-hog"}, lane={"quality_profile": "bioexit-lane-v1"})
+    with pytest.raises(ConfigError, match="limits the mtcnn detector's confidence"):
+        build_pipeline(mismatched)

@@ -160,21 +160,21 @@ GOOD = FaceQuality(
 
 def test_a_good_face_passes_and_every_utility_is_one() -> None:
     result = validate(GOOD)
-    assert result.passed and result.failures == () and result.profile == "bioexit-lane-v0"
+    assert result.passed and result.failures == () and result.profile == "bioexit-lane-v1"
     assert set(utilities(GOOD).values()) == {1.0}
 
 
 def test_validation_names_each_failed_component_with_limit_and_value() -> None:
-    bad = dataclasses.replace(GOOD, inter_eye_distance=31.5, yaw=-41.0, exposure=230.0, eyes_visible=0.2)
+    bad = dataclasses.replace(GOOD, inter_eye_distance=25.5, yaw=-41.0, exposure=230.0, eyes_visible=0.2)
     result = validate(bad)
     assert not result.passed
     assert result.failed_components == ("inter_eye_distance", "yaw", "exposure", "eyes_visible")
     by_name = {f.component: f for f in result.failures}
-    assert by_name["inter_eye_distance"].expected == "≥ 40" and by_name["inter_eye_distance"].got == 31.5
+    assert by_name["inter_eye_distance"].expected == "≥ 30" and by_name["inter_eye_distance"].got == 25.5
     assert by_name["yaw"].expected == "within ±30" and by_name["yaw"].got == -41.0
     assert by_name["exposure"].expected == "≤ 215"
     assert str(by_name["eyes_visible"]) == "eyes_visible: expected ≥ 0.5, got 0.2"
-    assert "fails bioexit-lane-v0: inter_eye_distance: expected ≥ 40, got 31.5" in str(result)
+    assert "fails bioexit-lane-v1: inter_eye_distance: expected ≥ 30, got 25.5" in str(result)
 
 
 def test_nan_fails_and_eyes_can_be_waived() -> None:
@@ -434,7 +434,9 @@ def test_a_face_shrunk_below_the_minimum_eye_distance_fails_on_it(
 ) -> None:
     offenders = []
     for path, image, box in faces:
-        sizes = [box.eye_distance * f for f in (1.0, 0.85, 0.7)] + [30.0]
+        sizes = [box.eye_distance * f for f in (1.0, 0.85, 0.7)] + [
+            0.75 * DEFAULT_PROFILE.min_inter_eye_distance
+        ]
         qualities = [assess(*_shrunk(image, box, size)) for size in sizes]
         distances = [q.inter_eye_distance for q in qualities]
         result = validate(qualities[-1])
@@ -456,10 +458,18 @@ def test_occlusions_name_the_part_that_is_covered(faces: list[tuple[str, RGBImag
 
 
 @pytest.mark.slow
-def test_at_least_95_percent_of_the_labelled_faces_pass_the_default_profile(faces_dir: Path) -> None:
+def test_at_least_95_percent_of_the_labelled_faces_pass_v0_and_v1_adds_only_its_confidence_limit(
+    faces_dir: Path,
+) -> None:
+    # v0's limits were read off these photos. v1 adds a limit on MTCNN's confidence, which is
+    # set for faces in whole lane frames: tight crops such as dlib's 150 px chips give the
+    # detector less context and may score under it, and no other component may fail more.
+    from bioexit.quality import LANE_V0, LANE_V1
+
     data = real_faces(faces_dir)
     qualities: list[FaceQuality] = []
     failed: list[str] = []
+    unsure = 0
     for item, image, box in zip(data.dataset.images, data.images, data.boxes, strict=True):
         name = str(item.path.relative_to(faces_dir))
         if box is None:
@@ -467,14 +477,18 @@ def test_at_least_95_percent_of_the_labelled_faces_pass_the_default_profile(face
             continue
         quality = assess(image, box)
         qualities.append(quality)
-        result = validate(quality)
+        result = validate(quality, LANE_V0)
         if not result.passed:
             failed.append(f"{name}: {result}")
+        more = set(validate(quality, LANE_V1).failed_components) - set(result.failed_components)
+        assert more <= {"detection_score"}, (name, more)
+        unsure += bool(more)
     print(f"\nquality over {len(qualities)} labelled faces (min … median … max):")
     for field in dataclasses.fields(FaceQuality):
         values = sorted(getattr(q, field.name) for q in qualities)
         print(f"  {field.name:20s} {values[0]:9.3f} … {statistics.median(values):9.3f} … {values[-1]:9.3f}")
-    print(f"{len(failed)} of {len(data.boxes)} fail {DEFAULT_PROFILE.name}:", *failed, sep="\n  ")
+    print(f"{len(failed)} of {len(data.boxes)} fail {LANE_V0.name}:", *failed, sep="\n  ")
+    print(f"{unsure} more fail {LANE_V1.name} on the detector's confidence alone")
     passed = len(data.boxes) - len(failed)
     assert len(data.boxes) == 130
     assert passed >= 0.95 * len(data.boxes), failed
@@ -540,8 +554,8 @@ def test_assess_reads_head_overlap_and_detection_score_and_validation_checks_the
     assert covered.unified == alone.unified  # neither enters the unified score
     strict = dataclasses.replace(DEFAULT_PROFILE, min_detection_score=0.995, max_head_overlap=0.1)
     assert set(validate(covered, strict).failed_components) >= {"detection_score", "head_overlap"}
-    # Open by default: the default profile does not look at either.
-    assert "head_overlap" not in validate(covered).failed_components
+    # The default profile limits the detector's confidence (0.999) but leaves head_overlap open.
+    assert validate(covered).failed_components == ("detection_score",)  # 0.99 < 0.999
 
 
 def test_every_named_profile_can_be_chosen_in_the_settings_and_no_other() -> None:
@@ -551,8 +565,24 @@ def test_every_named_profile_can_be_chosen_in_the_settings_and_no_other() -> Non
     from bioexit.quality import PROFILES, profile_named
     from bioexit.settings import LaneConfig
 
-    choices = set(get_args(LaneConfig.model_fields["quality_profile"].annotation))
+    (named, _none) = get_args(LaneConfig.model_fields["quality_profile"].annotation)
+    choices = set(get_args(named))
     assert choices == set(PROFILES) and DEFAULT_PROFILE.name in choices
     assert all(profile_named(name).name == name for name in PROFILES)
     with pytest.raises(ConfigError, match="unknown quality profile"):
         profile_named("bioexit-lane-v9")
+
+
+def test_the_lane_profile_follows_the_detector_whose_confidence_it_limits() -> None:
+    from bioexit.errors import ConfigError
+    from bioexit.quality import LANE_V0, LANE_V1, lane_profile
+
+    assert lane_profile(None, "mtcnn") is LANE_V1 is DEFAULT_PROFILE
+    assert lane_profile(None, "yunet-onnx") is LANE_V0  # v1's 0.999 is on MTCNN's scale
+    assert lane_profile("bioexit-lane-v0", "mtcnn") is LANE_V0
+    with pytest.raises(ConfigError) as caught:
+        lane_profile("bioexit-lane-v1", "dlib-hog")
+    assert str(caught.value) == (
+        "quality profile bioexit-lane-v1 limits the mtcnn detector's confidence: "
+        "expected detector mtcnn, or a profile without that limit, got detector dlib-hog"
+    )

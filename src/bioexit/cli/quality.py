@@ -29,7 +29,7 @@ def bench_quality(
         from bioexit.engine import FaceEngine, build_matcher
         from bioexit.lanesim.params import difficulty_named
         from bioexit.lanesim.writer import simulate_lane
-        from bioexit.quality import DEFAULT_PROFILE
+        from bioexit.quality import lane_profile
 
         level = difficulty_named(difficulty)
         settings = cli_settings()
@@ -53,7 +53,7 @@ def bench_quality(
                 simulation,
                 engine,
                 threshold,
-                DEFAULT_PROFILE,
+                lane_profile(settings.lane.quality_profile, settings.detector.kind),
                 options,
                 settings.images,
                 plot=out_dir / "error_versus_discard.png",

@@ -47,7 +47,7 @@ from bioexit.lane.result import (
 )
 from bioexit.lane.store import ResultStore
 from bioexit.matching import Matcher
-from bioexit.quality import DEFAULT_PROFILE, QualityProfile, assess, profile_named, validate
+from bioexit.quality import DEFAULT_PROFILE, QualityProfile, assess, lane_profile, validate
 from bioexit.settings import Settings
 
 
@@ -84,7 +84,7 @@ def build_pipeline(settings: Settings) -> LanePipeline:
     return LanePipeline(
         engine,
         matcher,
-        profile=profile_named(settings.lane.quality_profile),
+        profile=lane_profile(settings.lane.quality_profile, settings.detector.kind),
         rules=rules,
         regions=settings.lane.regions,
         frames_per_camera=settings.lane.frames_per_camera,

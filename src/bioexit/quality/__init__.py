@@ -20,11 +20,13 @@ from bioexit.quality.components import (
 )
 from bioexit.quality.profiles import (
     DEFAULT_PROFILE,
-    LANE_V1_CANDIDATE,
+    LANE_V0,
+    LANE_V1,
     PROFILES,
     Failure,
     QualityProfile,
     Validation,
+    lane_profile,
     profile_named,
     validate,
 )
@@ -32,7 +34,8 @@ from bioexit.quality.profiles import (
 __all__ = [
     "DEFAULT_PROFILE",
     "EYE_VISIBLE_AT",
-    "LANE_V1_CANDIDATE",
+    "LANE_V0",
+    "LANE_V1",
     "PROFILES",
     "UTILITY_CURVES",
     "FaceQuality",
@@ -46,6 +49,7 @@ __all__ = [
     "estimate_pose",
     "face_parts",
     "head_overlap",
+    "lane_profile",
     "profile_named",
     "utilities",
     "validate",

@@ -548,7 +548,7 @@ UTILITY_CURVES: Mapping[str, tuple[tuple[float, ...], tuple[float, ...]]] = Mapp
 outside them; yaw, pitch and roll enter by magnitude.
 
 Utility 1 means "no obstacle to matching", 0 "this alone makes the face useless". Each curve
-passes 0.5 at the matching limit of :data:`bioexit.quality.profiles.DEFAULT_PROFILE`, with two
+passes 0.5 at the matching limit of :data:`bioexit.quality.profiles.LANE_V0`, with two
 exceptions: the dark end of exposure stays at 1 down to that profile's limit (55) so that
 well-exposed dark skin (mean luminance 65–90) is not marked down, and occlusion, whose limit
 is 0, gives 0.5 for one covered part of four.
