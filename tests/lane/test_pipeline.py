@@ -182,7 +182,7 @@ def test_cli_process_prints_json_and_stores(tmp_path: Path, lane_dirs: Path) -> 
     assert "EncounterFormatError" in missing.output
 
 
-def test_the_lane_profile_follows_the_detector_whose_confidence_it_limits() -> None:
+def test_the_pipeline_takes_its_profile_from_the_settings_for_its_detector() -> None:
     from bioexit.errors import ConfigError
     from bioexit.quality import LANE_V0, LANE_V1
 
